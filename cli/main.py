@@ -1,0 +1,218 @@
+"""The ``dlbasic`` command line.
+
+Heavy imports (keras, the backends, TFDS) happen inside command bodies, so
+``dlbasic --help``, ``--version``, ``list``, ``datasets`` and shell completion
+never import keras. Errors the user can fix print one line and exit 1.
+
+Shell completion (bash; use zsh_source / fish_source for other shells):
+
+    eval "$(_DLBASIC_COMPLETE=bash_source dlbasic)"
+"""
+import functools
+import os
+import pathlib
+
+import click
+
+from keras_dlbasic import __version__
+from keras_dlbasic.backend import BACKENDS, use_backend
+from keras_dlbasic.errors import DLBasicError
+from keras_dlbasic.registry import list_models, model_info
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+FORMATS = ("savedmodel", "onnx")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+def user_errors(command):
+    """Turn ``DLBasicError`` into Click's one-line ``Error: ...`` and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except DLBasicError as err:
+            raise click.ClickException(str(err)) from None
+
+    return wrapper
+
+
+def complete_models(ctx, param, incomplete):
+    return [name for name in list_models() if name.startswith(incomplete)]
+
+
+def parse_shape(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return tuple(int(v) for v in value.replace("x", ",").split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected integers like 32,32,3; got '{value}'") from None
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="dlbasic")
+@click.option("--backend", type=click.Choice(BACKENDS),
+              help="Keras backend (default: $KERAS_BACKEND, else ~/.keras/keras.json).")
+@user_errors
+def main(backend):
+    """keras-dlbasic: the DL Basic course's models on TensorFlow, JAX or PyTorch."""
+    backend = backend or os.environ.get("KERAS_BACKEND")
+    if backend:
+        use_backend(backend)
+
+
+@main.command("list")
+@click.argument("pattern", required=False)
+@click.option("--chapter", type=int, help="Only models of this course chapter.")
+@click.option("--markdown", is_flag=True, help="Print a Markdown table (as in the README).")
+def list_command(pattern, chapter, markdown):
+    """List registered models, optionally filtered by a glob PATTERN (e.g. 'resnet*')."""
+    from keras_dlbasic.summary import format_markdown, format_table
+
+    headers = ["Model", "Ch", "Task", "Input", "Params", "Default data", "Paper"]
+    rows = [spec_row(model_info(name), markdown) for name in list_models(pattern, chapter)]
+    if markdown:
+        click.echo(format_markdown(headers, rows))
+    else:
+        click.echo(format_table(headers, rows, align="lrlrrll"))
+
+
+def spec_row(spec, link=False):
+    alias = f" ({', '.join(spec.aliases)})" if spec.aliases else ""
+    paper = f"{spec.paper.authors.split(',')[0]} {spec.paper.year}"
+    return [spec.name + alias, spec.chapter, spec.task, "x".join(map(str, spec.input_shape)),
+            f"{spec.reference_params:,}", spec.dataset,
+            f"[{paper}]({spec.paper.url})" if link else paper]
+
+
+@main.command()
+def datasets():
+    """List datasets usable with --dataset."""
+    from keras_dlbasic.data import DATASETS
+    from keras_dlbasic.summary import format_table
+
+    click.echo(format_table(
+        ["Dataset", "Source", "Input", "Classes", "Train / val / test", "Description"],
+        [[d.name, d.source, "x".join(map(str, d.input_shape)), d.num_classes, d.size,
+          d.description] for d in DATASETS.values()],
+        align="llrrrl",
+    ))
+
+
+@main.command()
+@click.argument("model", shell_complete=complete_models)
+@user_errors
+def info(model):
+    """Show a model's paper, defaults and reference figures."""
+    spec = model_info(model)
+    click.echo("\n".join([
+        f"{spec.name} (chapter {spec.chapter}, {spec.task})",
+        f"  paper:      {spec.paper.title} ({spec.paper.authors}, {spec.paper.year})",
+        f"  link:       {spec.paper.url}",
+        f"  input:      {spec.input_shape}",
+        f"  params:     {spec.reference_params:,} ({spec.params_source})",
+        f"  datasets:   {spec.dataset} (default, offline); {spec.full_dataset} (full size)",
+        f"  aliases:    {', '.join(spec.aliases) or '-'}",
+    ]))
+
+
+@main.command()
+@click.argument("models", nargs=-1, required=True, shell_complete=complete_models)
+@click.option("--compare", is_flag=True, help="One table comparing all MODELS.")
+@click.option("--input-shape", callback=parse_shape, help="e.g. 224,224,3 (default: the model's).")
+@click.option("--classes", type=int, help="Number of output classes.")
+@user_errors
+def summary(models, compare, input_shape, classes):
+    """Per-layer output shapes, parameters and multiply-accumulates of MODEL.
+
+    With --compare: depth, parameters, MACs and FC share of several models.
+    """
+    from keras_dlbasic import get_model
+    from keras_dlbasic.summary import compare_models, model_summary
+
+    if compare:
+        click.echo(compare_models(models, input_shape=input_shape, classes=classes))
+        return
+    for i, name in enumerate(models):
+        if i:
+            click.echo()
+        model = get_model(name, input_shape=input_shape, classes=classes)
+        click.echo(model_summary(model, name))
+
+
+@main.command()
+@click.argument("model", required=False, shell_complete=complete_models)
+@click.option("--dataset", help="Dataset name (default: the model's offline default; see `dlbasic datasets`).")
+@click.option("--epochs", type=int, help="Epochs (default: the model's recipe).")
+@click.option("--batch-size", type=int, help="Batch size (default: the model's recipe).")
+@click.option("--lr", type=float, help="Adam learning rate (default: the model's recipe).")
+@click.option("--seed", type=int, help="Random seed (default 0); a seeded run is reproducible.")
+@click.option("--precision", type=click.Choice(PRECISIONS), help="Keras dtype policy (default float32).")
+@click.option("--output-dir", type=click.Path(file_okay=False),
+              help="Run directory (default: runs/MODEL-DATASET-TIME).")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="TFDS data directory.")
+@click.option("--limit", type=int, help="Use only the first N examples of each split (quick runs).")
+@click.option("--resume", "resume_dir", type=click.Path(),
+              help="Continue the run in RUN_DIR after its last finished epoch.")
+@user_errors
+def train(model, dataset, epochs, batch_size, lr, seed, precision, output_dir, data_dir, limit,
+          resume_dir):
+    """Train MODEL and write a run directory (config, history, checkpoints, metrics, curves)."""
+    from keras_dlbasic import training
+
+    if resume_dir:
+        config, _ = training.load_run(resume_dir)
+        if model and model_info(model).name != config.model:
+            raise DLBasicError(f"{resume_dir} is a run of {config.model}, not {model}")
+        click.echo(f"Resuming {config.model} on {config.dataset} in {resume_dir}")
+        metrics = training.resume(resume_dir, epochs=epochs)
+        run_dir = pathlib.Path(resume_dir)
+    else:
+        if not model:
+            raise click.UsageError("give a MODEL to train, or --resume RUN_DIR")
+        config = training.resolve_config(model, dataset=dataset, epochs=epochs,
+                                         batch_size=batch_size, lr=lr, seed=seed,
+                                         precision=precision, data_dir=data_dir, limit=limit)
+        run_dir = pathlib.Path(output_dir) if output_dir else training.default_run_dir(config)
+        click.echo(f"Training {config.model} on {config.dataset} ({config.backend}) -> {run_dir}")
+        metrics = training.train(config, run_dir)
+    click.echo(_metrics_line(metrics))
+    click.echo(f"Run directory: {run_dir}")
+
+
+def _metrics_line(metrics):
+    return "  ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                     for k, v in metrics.items())
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True)
+@user_errors
+def evaluate(run_dir, checkpoint):
+    """Test-set metrics of a training run's checkpoint."""
+    from keras_dlbasic.training import evaluate_run
+
+    click.echo(_metrics_line(evaluate_run(run_dir, checkpoint)))
+
+
+@main.command()
+@click.argument("source", metavar="MODEL_OR_RUN_DIR", shell_complete=complete_models)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True)
+@click.option("-o", "--output", type=click.Path(),
+              help="Destination (default: exports/NAME.onnx or exports/NAME_savedmodel).")
+@click.option("--force", is_flag=True, help="Overwrite an existing destination.")
+@click.option("--atol", type=float, default=1e-4, show_default=True,
+              help="Largest accepted difference from the Keras output.")
+@user_errors
+def export(source, fmt, output, force, atol):
+    """Export a registered model or a run's best checkpoint, then check it numerically."""
+    from keras_dlbasic.export import export_model, load_for_export
+
+    model, name = load_for_export(source)
+    default = f"{name}.onnx" if fmt == "onnx" else f"{name}_savedmodel"
+    report = export_model(model, output or pathlib.Path("exports") / default, fmt,
+                          force=force, atol=atol)
+    click.echo(f"Wrote {report.path} ({fmt}, {report.route}); "
+               f"max |artifact - keras| = {report.max_abs_diff:.3g} <= {atol}")

@@ -1,0 +1,53 @@
+"""Errors a user can fix.
+
+The CLI prints the message of any ``DLBasicError`` on one line and exits
+non-zero; anything else is a bug and keeps its traceback.
+"""
+
+
+class DLBasicError(Exception):
+    """Base class for errors caused by the user's input or environment."""
+
+
+class UnknownNameError(DLBasicError, ValueError):
+    """An unknown model, dataset, backend or format name."""
+
+
+class ModelArgumentError(DLBasicError, ValueError):
+    """A builder argument (input shape, classes, ...) the model cannot take."""
+
+
+class MissingDependencyError(DLBasicError, ImportError):
+    """An optional package is not installed; the message names the extra."""
+
+
+class DatasetUnavailableError(DLBasicError):
+    """A dataset is neither prepared locally nor downloadable."""
+
+
+class TrainingDivergedError(DLBasicError):
+    """The loss became NaN or infinite."""
+
+
+class ExportError(DLBasicError):
+    """An export failed or its artifact disagrees with the Keras model."""
+
+
+def close_matches_hint(name, candidates):
+    """Return ``"; did you mean a, b?"`` for names close to ``name``, else ``""``."""
+    import difflib
+
+    matches = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.5)
+    return f"; did you mean {', '.join(matches)}?" if matches else ""
+
+
+def require(module, extra, purpose):
+    """Import ``module`` or raise a ``MissingDependencyError`` naming the extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise MissingDependencyError(
+            f"{purpose} needs the '{module}' package: pip install 'keras-dlbasic[{extra}]'"
+        ) from err

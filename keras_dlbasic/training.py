@@ -1,0 +1,279 @@
+"""Training runs: ``keras.Model.fit`` with a run directory that survives crashes.
+
+A run directory holds:
+
+    config.json    the resolved configuration (CLI options -> recipe -> builder)
+    history.csv    one row per finished epoch
+    last.keras     model and optimizer state after the last finished epoch
+    best.keras     the epoch with the best validation accuracy
+    state.json     epochs finished and the best validation accuracy so far
+    metrics.json   test metrics of best.keras, time and parameter count
+    curves.png     loss and accuracy curves
+
+Every file is written aside and renamed into place, so a run killed
+mid-epoch loses at most that epoch; ``resume`` continues after the last
+finished one.
+"""
+import dataclasses
+import math
+import pathlib
+import time
+
+import keras
+import numpy as np
+
+from keras_dlbasic.backend import current_backend
+from keras_dlbasic.data import dataset_info, load_dataset
+from keras_dlbasic.errors import DLBasicError, ModelArgumentError, TrainingDivergedError
+from keras_dlbasic.io import atomic_path, read_csv, read_json, write_csv, write_json
+from keras_dlbasic.registry import get_model, model_info
+
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+DEFAULT_RECIPE = {"epochs": 3, "batch_size": 32, "lr": 1e-3}
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    model: str
+    dataset: str
+    epochs: int
+    batch_size: int
+    lr: float
+    seed: int = 0
+    precision: str = "float32"
+    data_dir: str = None
+    limit: int = None
+    backend: str = ""
+    model_kwargs: dict = dataclasses.field(default_factory=dict)
+
+
+def resolve_config(model, dataset=None, epochs=None, batch_size=None, lr=None, seed=None,
+                   precision=None, data_dir=None, limit=None, model_kwargs=None):
+    """Fill unset options from the model's recipe and validate them."""
+    spec = model_info(model)
+    recipe = {**DEFAULT_RECIPE, **spec.recipe}
+    config = TrainConfig(
+        model=spec.name,
+        dataset=dataset or spec.dataset,
+        epochs=recipe["epochs"] if epochs is None else epochs,
+        batch_size=recipe["batch_size"] if batch_size is None else batch_size,
+        lr=recipe["lr"] if lr is None else lr,
+        seed=0 if seed is None else seed,
+        precision=precision or "float32",
+        data_dir=data_dir,
+        limit=limit,
+        backend=current_backend(),
+        model_kwargs=dict(model_kwargs or {}),
+    )
+    dataset_info(config.dataset)
+    for field in ("epochs", "batch_size"):
+        if getattr(config, field) < 1:
+            raise ModelArgumentError(f"{field} must be at least 1; got {getattr(config, field)}")
+    if config.limit is not None and config.limit < 1:
+        raise ModelArgumentError(f"limit must be at least 1; got {config.limit}")
+    if not config.lr > 0:
+        raise ModelArgumentError(f"lr must be positive; got {config.lr}")
+    if config.precision not in PRECISIONS:
+        raise ModelArgumentError(
+            f"unknown precision '{config.precision}'; choose one of {', '.join(PRECISIONS)}"
+        )
+    return config
+
+
+def default_run_dir(config, root="runs"):
+    return pathlib.Path(root) / f"{config.model}-{config.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+class RunRecorder(keras.callbacks.Callback):
+    """Checkpoints, history and NaN detection for one run.
+
+    At the end of each finished epoch: ``last.keras``, ``best.keras`` when the
+    validation accuracy improved, ``history.csv`` and then ``state.json``. A
+    non-finite batch loss stops training and nothing of that epoch is saved.
+    """
+
+    def __init__(self, run_dir, history, best_score):
+        super().__init__()
+        self.run_dir = run_dir
+        self.history = history
+        self.best_score = best_score
+        self.diverged = None  # (epoch, batch, loss) of the first non-finite loss
+        self._epoch = 0
+        self._epoch_start = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._epoch_start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = float((logs or {}).get("loss", 0.0))
+        if not math.isfinite(loss) and self.diverged is None:
+            self.diverged = (self._epoch, batch, loss)
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.diverged is not None:
+            return  # keep the last good checkpoint
+        row = {"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()},
+               "seconds": round(time.perf_counter() - self._epoch_start, 3)}
+        self.history.append(row)
+        save_model(self.model, self.run_dir / "last.keras")
+        score = validation_score(row)
+        if self.best_score is None or score > self.best_score:
+            self.best_score = score
+            save_model(self.model, self.run_dir / "best.keras")
+        write_csv(self.run_dir / "history.csv", self.history)
+        write_json(self.run_dir / "state.json",
+                   {"epochs_done": epoch + 1, "best_score": self.best_score})
+
+
+def validation_score(row):
+    """Higher is better: validation accuracy, else minus the validation loss."""
+    if "val_accuracy" in row:
+        return row["val_accuracy"]
+    return -row["val_loss"]
+
+
+def save_model(model, path):
+    """``model.save`` written aside and renamed, so ``path`` is never half-written."""
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+
+
+def compile_for_task(model, task, lr):
+    """Compile ``model`` with the loss and metrics of its task."""
+    if task != "image-classification":
+        raise DLBasicError(f"no training recipe for task '{task}'")
+    from_logits = getattr(model.layers[-1], "activation", None) is keras.activations.linear
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=lr),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
+        metrics=["accuracy"],
+    )
+
+
+def prepare_data(config):
+    """The run's dataset, limited and in the current image data format."""
+    data = load_dataset(config.dataset, config.data_dir)
+    if config.limit:
+        data = data.limit(config.limit)
+    if keras.config.image_data_format() == "channels_first":
+        data = dataclasses.replace(
+            data, **{k: np.transpose(getattr(data, k), (0, 3, 1, 2))
+                     for k in ("x_train", "x_val", "x_test")})
+    return data
+
+
+def train(config, run_dir=None, verbose="auto"):
+    """Start a new run of ``config``; returns the test metrics (also in metrics.json)."""
+    run_dir = pathlib.Path(run_dir) if run_dir else default_run_dir(config)
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise DLBasicError(
+            f"run directory {run_dir} already exists; continue it with --resume {run_dir} "
+            f"or choose another --output-dir"
+        )
+    return _fit(config, run_dir, state=None, verbose=verbose)
+
+
+def load_run(run_dir):
+    """The ``TrainConfig`` and state of an existing run directory."""
+    run_dir = pathlib.Path(run_dir)
+    if not (run_dir / "config.json").is_file():
+        raise DLBasicError(f"no training run at {run_dir} (config.json not found)")
+    config = TrainConfig(**read_json(run_dir / "config.json"))
+    state_file = run_dir / "state.json"
+    state = read_json(state_file) if state_file.is_file() else None
+    return config, state
+
+
+def resume(run_dir, epochs=None, verbose="auto"):
+    """Continue a run after its last finished epoch (optionally to more ``epochs``)."""
+    run_dir = pathlib.Path(run_dir)
+    config, state = load_run(run_dir)
+    if epochs is not None:
+        config.epochs = epochs
+        write_json(run_dir / "config.json", dataclasses.asdict(config))
+    if state is not None and not (run_dir / "last.keras").is_file():
+        raise DLBasicError(f"run {run_dir} has no last.keras checkpoint to resume from")
+    return _fit(config, run_dir, state=state, verbose=verbose)
+
+
+def _fit(config, run_dir, state, verbose):
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(config.precision)
+    try:
+        keras.utils.set_random_seed(config.seed)
+        data = prepare_data(config)
+        task = model_info(config.model).task
+        epochs_done = state["epochs_done"] if state else 0
+        if state:
+            # Weights and optimizer state come from last.keras, the optimizer class does
+            # not: keras 3.15 would rebuild the saving backend's optimizer (a torch Adam
+            # cannot update TensorFlow variables), so compile afresh and load into it.
+            model = keras.saving.load_model(run_dir / "last.keras", compile=False)
+            compile_for_task(model, task, config.lr)
+            model.optimizer.build(model.trainable_variables)
+            model.load_weights(run_dir / "last.keras")
+            history = read_csv(run_dir / "history.csv")[:epochs_done]
+        else:
+            model = get_model(config.model, input_shape=data.input_shape,
+                              classes=data.num_classes, **config.model_kwargs)
+            compile_for_task(model, task, config.lr)
+            history = []
+            # Only now, with data and model known to work, does the run directory appear.
+            run_dir.mkdir(parents=True, exist_ok=True)
+            write_json(run_dir / "config.json", dataclasses.asdict(config))
+        recorder = RunRecorder(run_dir, history, state["best_score"] if state else None)
+        start = time.perf_counter()
+        if epochs_done < config.epochs:
+            model.fit(
+                data.x_train, data.y_train,
+                batch_size=config.batch_size,
+                epochs=config.epochs,
+                initial_epoch=epochs_done,
+                validation_data=(data.x_val, data.y_val),
+                callbacks=[recorder],
+                verbose=verbose,
+            )
+        if recorder.diverged:
+            epoch, batch, loss = recorder.diverged
+            kept = (f"last.keras keeps epoch {epoch}" if recorder.history
+                    else "no epoch finished, so no checkpoint was written")
+            raise TrainingDivergedError(
+                f"training diverged: loss became {loss} at epoch {epoch + 1}, step {batch + 1} "
+                f"({kept}); try a smaller --lr"
+            )
+        metrics = evaluate_model(keras.saving.load_model(run_dir / "best.keras"), data)
+        metrics.update(
+            train_seconds=round(time.perf_counter() - start, 2),
+            epochs=len(recorder.history),
+            best_epoch=1 + max(range(len(recorder.history)),
+                               key=lambda i: validation_score(recorder.history[i])),
+            params=model.count_params(),
+            backend=current_backend(),
+        )
+        write_json(run_dir / "metrics.json", metrics)
+        from keras_dlbasic.plotting import plot_history
+
+        plot_history(recorder.history, run_dir / "curves.png",
+                     title=f"{config.model} on {config.dataset} ({current_backend()})")
+        return metrics
+    finally:
+        keras.config.set_dtype_policy(policy)
+
+
+def evaluate_model(model, data):
+    """Test-set metrics of ``model`` on ``data`` as a plain dict."""
+    results = model.evaluate(data.x_test, data.y_test, batch_size=256, verbose=0, return_dict=True)
+    return {f"test_{k}": float(v) for k, v in results.items()}
+
+
+def evaluate_run(run_dir, checkpoint="best"):
+    """Test metrics of a run directory's ``best`` or ``last`` checkpoint."""
+    run_dir = pathlib.Path(run_dir)
+    config, _ = load_run(run_dir)
+    path = run_dir / f"{checkpoint}.keras"
+    if not path.is_file():
+        raise DLBasicError(f"run {run_dir} has no {path.name} (has training finished an epoch?)")
+    keras.utils.set_random_seed(config.seed)
+    return evaluate_model(keras.saving.load_model(path), prepare_data(config))

@@ -1,0 +1,67 @@
+"""Run the whole pytest suite once per Keras backend and say which backend failed.
+
+    python tests/run_all_backends.py                   # tensorflow, jax, torch
+    python tests/run_all_backends.py --backends jax    # one backend
+    python tests/run_all_backends.py -- -k export      # extra pytest arguments
+
+Exit status 0 only if every backend passed.
+"""
+import argparse
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+BACKENDS = ("tensorflow", "jax", "torch")
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def counts(junit_file):
+    """(passed, failed, skipped) from a pytest JUnit XML report."""
+    if not junit_file.is_file():
+        return 0, 1, 0  # pytest died before writing a report
+    suite = ET.parse(junit_file).getroot()
+    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    total, skipped = int(suite.get("tests")), int(suite.get("skipped"))
+    failed = int(suite.get("failures")) + int(suite.get("errors"))
+    return total - failed - skipped, failed, skipped
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("pytest_args", nargs="*")
+    args = parser.parse_args()
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in args.backends.split(","):
+            print(f"\n===== KERAS_BACKEND={backend} =====", flush=True)
+            junit = pathlib.Path(tmp) / f"{backend}.xml"
+            env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+            start = time.perf_counter()
+            code = subprocess.call(
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                 f"--junitxml={junit}", *args.pytest_args],
+                cwd=ROOT, env=env,
+            )
+            results[backend] = (code, *counts(junit), time.perf_counter() - start)
+    print("\n===== summary =====")
+    for backend, (code, passed, failed, skipped, seconds) in results.items():
+        verdict = "ok" if code == 0 else f"FAILED (pytest exit {code})"
+        print(f"{backend:<11} {verdict:<24} {passed} passed, {failed} failed, "
+              f"{skipped} skipped in {seconds:.0f} s")
+    passed = sum(r[1] for r in results.values())
+    failed = sum(r[2] for r in results.values())
+    skipped = sum(r[3] for r in results.values())
+    bad = [b for b, r in results.items() if r[0] != 0]
+    print(f"total: {passed} passed, {failed} failed, {skipped} skipped")
+    if bad:
+        print(f"failing backends: {', '.join(bad)}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""The dlbasic command line, through Click's CliRunner (and a subprocess for import checks)."""
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from keras_dlbasic import __version__
+from keras_dlbasic.cli.main import main
+
+
+@pytest.fixture
+def run():
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+    return invoke
+
+
+def test_help_version_and_list_do_not_import_keras():
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from keras_dlbasic.cli.main import main\n"
+        "for args in (['--help'], ['-h'], ['--version'], ['list'], ['datasets'], ['info', 'cnn']):\n"
+        "    result = CliRunner().invoke(main, args)\n"
+        "    assert result.exit_code == 0, (args, result.output)\n"
+        "assert 'keras' not in sys.modules, 'keras was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_version(run):
+    assert run("--version").output.strip() == f"dlbasic, version {__version__}"
+
+
+def test_list_and_chapter_filter(run):
+    result = run("list", "--chapter", "1")
+    assert result.exit_code == 0
+    assert "cnn" in result.output and "225,034" in result.output
+
+
+def test_summary_shows_layers_and_reference(run):
+    result = run("summary", "cnn")
+    assert result.exit_code == 0
+    assert "conv2 (Conv2D)" in result.output and "2,230,272" in result.output
+    assert "Reference params:     225,034" in result.output and "matches" in result.output
+
+
+def test_summary_compare(run):
+    result = run("summary", "--compare", "cnn", "cnn", "--classes", "3")
+    assert result.exit_code == 0
+    assert result.output.count("cnn ") == 2 and "FC share" in result.output
+
+
+def test_train_evaluate_export(run, tmp_path):
+    out = tmp_path / "run"
+    result = run("train", "cnn", "--epochs", "1", "--limit", "64", "--batch-size", "16",
+                 "--output-dir", out)
+    assert result.exit_code == 0, result.output
+    assert "test_accuracy=" in result.output and (out / "best.keras").is_file()
+    result = run("evaluate", out)
+    assert result.exit_code == 0 and "test_accuracy=" in result.output
+    target = tmp_path / "cnn.onnx"
+    result = run("export", out, "--format", "onnx", "-o", target)
+    assert result.exit_code == 0, result.output
+    assert "max |artifact - keras|" in result.output and target.is_file()
+    # A second export to the same path is refused and leaves the file as it was.
+    before = target.read_bytes()
+    result = run("export", out, "--format", "onnx", "-o", target)
+    assert result.exit_code == 1 and "pass --force" in result.output
+    assert target.read_bytes() == before
+    result = run("train", "--resume", out, "--epochs", "2")
+    assert result.exit_code == 0 and "epochs=2" in result.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (("summary", "resnet5O"), "unknown model 'resnet5O'"),
+    (("train", "cnn", "--dataset", "mnsit"), "unknown dataset 'mnsit'; did you mean mnist"),
+    (("summary", "cnn", "--input-shape", "4,4,1"), "at least 10x10"),
+    (("evaluate", "no/such/run"), "no training run at no/such/run"),
+    (("export", "no/such/run", "--format", "onnx"), "no run directory at no/such/run"),
+    (("train",), "give a MODEL to train"),
+])
+def test_bad_input_gives_one_line_error(run, args, message):
+    result = run(*args)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len([line for line in result.output.splitlines() if line.startswith("Error")]) == 1
+
+
+def test_unknown_backend_is_a_usage_error(run):
+    result = run("--backend", "theano", "list")
+    assert result.exit_code == 2 and "'theano' is not one of" in result.output
+
+
+def test_readme_model_table_matches_registry(run):
+    import pathlib
+
+    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
+    table = readme.split("<!-- models:start -->\n")[1].split("<!-- models:end -->")[0]
+    assert table.strip() == run("list", "--markdown").output.strip()

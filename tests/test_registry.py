@@ -1,0 +1,48 @@
+"""The registry: names, metadata, overrides and errors."""
+import subprocess
+import sys
+
+import pytest
+
+from keras_dlbasic import get_model, list_models, model_info
+from keras_dlbasic.data import DATASETS, dataset_info
+from keras_dlbasic.errors import ModelArgumentError, UnknownNameError
+
+
+def test_every_spec_is_complete():
+    for name in list_models():
+        spec = model_info(name)
+        assert spec.paper.title and spec.paper.year > 1900 and spec.paper.url.startswith("http")
+        assert spec.reference_params > 0 and spec.params_source
+        assert spec.dataset in DATASETS and DATASETS[spec.dataset].source == "bundled"
+        dataset_info(spec.full_dataset)
+
+
+def test_list_models_filters():
+    assert "cnn" in list_models("c*")
+    assert list_models("zzz*") == []
+    assert list_models(chapter=1) == ["cnn"]
+
+
+def test_unknown_model_lists_close_matches():
+    with pytest.raises(UnknownNameError, match="did you mean cnn"):
+        model_info("cnnn")
+
+
+def test_overrides_none_keep_defaults():
+    model = get_model("cnn", classes=None, input_shape=None)
+    assert model.output_shape == (None, 10)
+    assert get_model("cnn", classes=3).output_shape == (None, 3)
+
+
+def test_bad_arguments_raise_model_argument_error():
+    with pytest.raises(ModelArgumentError, match="at least 10x10"):
+        get_model("cnn", input_shape=(8, 8, 1))
+    with pytest.raises(ModelArgumentError, match="unexpected keyword argument 'depth'"):
+        get_model("cnn", depth=3)
+
+
+def test_listing_does_not_import_keras():
+    code = ("import sys; import keras_dlbasic as k; k.list_models(); k.model_info('cnn'); "
+            "assert 'keras' not in sys.modules, 'keras imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
