@@ -9,6 +9,7 @@ Shell completion (bash; use zsh_source / fish_source for other shells):
     eval "$(_DLBASIC_COMPLETE=bash_source dlbasic)"
 """
 import functools
+import json
 import os
 import pathlib
 
@@ -50,6 +51,20 @@ def parse_shape(ctx, param, value):
         raise click.BadParameter(f"expected integers like 32,32,3; got '{value}'") from None
 
 
+def parse_model_args(ctx, param, values):
+    """``("units=64", "bidirectional=true")`` -> ``{"units": 64, "bidirectional": True}``."""
+    parsed = {}
+    for item in values:
+        key, sep, text = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise click.BadParameter(f"expected KEY=VALUE; got '{item}'")
+        try:
+            parsed[key] = json.loads(text.lower() if text.lower() in ("true", "false") else text)
+        except json.JSONDecodeError:
+            parsed[key] = text  # a plain string such as cell=scratch
+    return parsed
+
+
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="dlbasic")
 @click.option("--backend", type=click.Choice(BACKENDS),
@@ -57,6 +72,7 @@ def parse_shape(ctx, param, value):
 @user_errors
 def main(backend):
     """keras-dlbasic: the DL Basic course's models on TensorFlow, JAX or PyTorch."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     backend = backend or os.environ.get("KERAS_BACKEND")
     if backend:
         use_backend(backend)
@@ -81,9 +97,16 @@ def list_command(pattern, chapter, markdown):
 def spec_row(spec, link=False):
     alias = f" ({', '.join(spec.aliases)})" if spec.aliases else ""
     paper = f"{spec.paper.authors.split(',')[0]} {spec.paper.year}"
-    return [spec.name + alias, spec.chapter, spec.task, "x".join(map(str, spec.input_shape)),
+    return [spec.name + alias, spec.chapter, spec.task, input_text(spec.input_shape),
             f"{spec.reference_params:,}", spec.dataset,
             f"[{paper}]({spec.paper.url})" if link else paper]
+
+
+def input_text(shape):
+    """``(28, 28, 1)`` -> ``28x28x1``; several inputs joined by `` + ``; ``None`` as ``T``."""
+    if shape and isinstance(shape[0], (tuple, list)):
+        return " + ".join(input_text(s) for s in shape)
+    return "x".join("T" if d is None else str(d) for d in shape)
 
 
 @main.command()
@@ -93,10 +116,10 @@ def datasets():
     from keras_dlbasic.summary import format_table
 
     click.echo(format_table(
-        ["Dataset", "Source", "Input", "Classes", "Train / val / test", "Description"],
-        [[d.name, d.source, "x".join(map(str, d.input_shape)), d.num_classes, d.size,
+        ["Dataset", "Source", "Kind", "Input", "Classes", "Train / val / test", "Description"],
+        [[d.name, d.source, d.kind, input_text(d.input_shape), d.num_classes or "-", d.size,
           d.description] for d in DATASETS.values()],
-        align="llrrrl",
+        align="lllrrrl",
     ))
 
 
@@ -129,6 +152,7 @@ def summary(models, compare, input_shape, classes):
     With --compare: depth, parameters, MACs and FC share of several models.
     """
     from keras_dlbasic import get_model
+    from keras_dlbasic.registry import shapes_only
     from keras_dlbasic.summary import compare_models, model_summary
 
     if compare:
@@ -137,7 +161,8 @@ def summary(models, compare, input_shape, classes):
     for i, name in enumerate(models):
         if i:
             click.echo()
-        model = get_model(name, input_shape=input_shape, classes=classes)
+        with shapes_only():
+            model = get_model(name, input_shape=input_shape, classes=classes)
         click.echo(model_summary(model, name))
 
 
@@ -153,12 +178,24 @@ def summary(models, compare, input_shape, classes):
               help="Run directory (default: runs/MODEL-DATASET-TIME).")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="TFDS data directory.")
 @click.option("--limit", type=int, help="Use only the first N examples of each split (quick runs).")
+@click.option("--cell", type=click.Choice(["keras", "scratch"]),
+              help="Recurrent models: keras.layers (fast) or the from-equation cells.")
+@click.option("--model-arg", "model_args", multiple=True, callback=parse_model_args,
+              metavar="KEY=VALUE", help="Builder argument, e.g. --model-arg units=64 (repeatable).")
 @click.option("--resume", "resume_dir", type=click.Path(),
               help="Continue the run in RUN_DIR after its last finished epoch.")
 @user_errors
 def train(model, dataset, epochs, batch_size, lr, seed, precision, output_dir, data_dir, limit,
-          resume_dir):
-    """Train MODEL and write a run directory (config, history, checkpoints, metrics, curves)."""
+          cell, model_args, resume_dir):
+    """Train MODEL and write a run directory (config, history, checkpoints, metrics, curves).
+
+    \b
+    Examples:
+      dlbasic train cnn
+      dlbasic train gru --cell scratch
+      dlbasic train lstm --dataset adding_problem
+      dlbasic train transformer --epochs 5
+    """
     from keras_dlbasic import training
 
     if resume_dir:
@@ -173,7 +210,8 @@ def train(model, dataset, epochs, batch_size, lr, seed, precision, output_dir, d
             raise click.UsageError("give a MODEL to train, or --resume RUN_DIR")
         config = training.resolve_config(model, dataset=dataset, epochs=epochs,
                                          batch_size=batch_size, lr=lr, seed=seed,
-                                         precision=precision, data_dir=data_dir, limit=limit)
+                                         precision=precision, data_dir=data_dir, limit=limit,
+                                         model_kwargs={**model_args, "cell": cell})
         run_dir = pathlib.Path(output_dir) if output_dir else training.default_run_dir(config)
         click.echo(f"Training {config.model} on {config.dataset} ({config.backend}) -> {run_dir}")
         metrics = training.train(config, run_dir)

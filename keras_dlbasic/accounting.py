@@ -11,7 +11,10 @@ Two kinds of tools live here:
 MAC convention (as in torchvision's GFLOPS column and fvcore): one
 multiply-accumulate per weight use in convolutions, dense layers and
 attention projections; biases, normalisation, activations and pooling are
-not counted.
+not counted. A recurrent layer uses its kernel and recurrent kernel once per
+time step: time_steps · blocks · (input + units) · units, with blocks = 1 for
+SimpleRNN, 4 for LSTM, 3 for GRU (the gate products ⊙ are not counted);
+Bidirectional counts both directions. A variable time axis (None) counts 0.
 """
 import dataclasses
 import math
@@ -138,7 +141,24 @@ def layer_macs(layer, input_shape, output_shape):
         return _prod(layer.kernel.shape) * _prod(_spatial(output_shape, channels_last))
     if isinstance(layer, layers.Dense):
         return _prod(layer.kernel.shape) * _prod(output_shape[1:-1])
+    if isinstance(layer, layers.Bidirectional):
+        return sum(layer_macs(direction, input_shape, output_shape)
+                   for direction in (layer.forward_layer, layer.backward_layer))
+    if isinstance(layer, layers.RNN):  # SimpleRNN, LSTM, GRU and RNN(cell) alike
+        return _recurrent_macs(layer, input_shape)
     return 0
+
+
+def _recurrent_macs(layer, input_shape):
+    """time_steps · Σ_cells (kernel (input, blocks·units) + recurrent_kernel
+    (units, blocks·units)) = time_steps · blocks · (input + units) · units."""
+    time_steps = input_shape[1]
+    if time_steps is None:
+        return 0
+    cells = getattr(layer.cell, "cells", [layer.cell])  # StackedRNNCells holds several
+    per_step = sum(_prod(cell.kernel.shape) + _prod(cell.recurrent_kernel.shape)
+                   for cell in cells if hasattr(cell, "recurrent_kernel"))
+    return int(time_steps) * per_step
 
 
 def _leaf_layers(model):

@@ -4,7 +4,9 @@ Keras 3.15 exports natively on most backends. Two combinations fail there:
 on torch, ``format="tf_saved_model"`` (a torch.export dynamic-shapes error);
 on jax, ``format="onnx"`` (jax2onnx emits a MaxPool node onnxruntime rejects).
 For those the model goes through the backend-neutral ``.keras`` format: it is
-saved, reloaded in a TensorFlow-backend subprocess and exported there. Either
+saved, reloaded in a TensorFlow-backend subprocess and exported there. The
+same route is the fallback when a native export fails for one model (torch's
+ONNX exporter rejects the layer norm of the Transformer encoder, for one). Either
 way the artifact is reloaded (TensorFlow / onnxruntime), run on the same input
 as the Keras model, and accepted only if the largest absolute difference is
 at most ``atol``. The artifact is written aside and renamed into place.
@@ -115,11 +117,18 @@ def export_model(model, path, fmt, force=False, atol=1e-4):
     x = sample_input(model)
     expected = keras.ops.convert_to_numpy(model(x, training=False))
     via_file = (backend, fmt) in VIA_KERAS_FILE
+    native_error = None
     with atomic_path(path) as tmp:
+        if not via_file:
+            try:
+                _export_native(model, tmp, fmt)
+            except Exception as err:  # noqa: BLE001  (any exporter failure: try the other route)
+                if backend == EXPORT_BACKEND:
+                    raise ExportError(f"{fmt} export failed: {str(err).splitlines()[0]}") from err
+                remove(tmp)
+                via_file, native_error = True, type(err).__name__
         if via_file:
             _export_via_keras_file(model, tmp, fmt)
-        else:
-            _export_native(model, tmp, fmt)
         diff = float(np.max(np.abs(run_artifact(tmp, fmt, x) - expected)))
         if not diff <= atol:
             raise ExportError(
@@ -129,14 +138,16 @@ def export_model(model, path, fmt, force=False, atol=1e-4):
         if path.exists():
             remove(path)
     route = f"via .keras on {EXPORT_BACKEND}" if via_file else f"native ({backend})"
+    if native_error:
+        route += f" (native {backend} export raised {native_error})"
     return ExportReport(path, fmt, route, diff)
 
 
 def _worker(source, destination, fmt):
     """Subprocess side of the ``.keras`` route: load on this backend and export."""
-    import keras
+    from keras_dlbasic.registry import load_model
 
-    model = keras.saving.load_model(source)
+    model = load_model(source)
     model(sample_input(model))  # Keras exports only models that have been called
     _export_native(model, destination, fmt)
 
@@ -145,7 +156,7 @@ def load_for_export(source):
     """A model to export and its name, from a run directory, a ``.keras`` file or a model name."""
     import keras
 
-    from keras_dlbasic.registry import get_model, model_info
+    from keras_dlbasic.registry import get_model, load_model, model_info
 
     path = pathlib.Path(source)
     if path.is_dir():
@@ -155,11 +166,11 @@ def load_for_export(source):
         checkpoint = path / "best.keras"
         if not checkpoint.is_file():
             raise DLBasicError(f"run {path} has no best.keras checkpoint yet")
-        return keras.saving.load_model(checkpoint), config.model
+        return load_model(checkpoint), config.model
     if path.suffix == ".keras":
         if not path.is_file():
             raise DLBasicError(f"no such file: {path}")
-        return keras.saving.load_model(path), path.stem
+        return load_model(path), path.stem
     if os.sep in source:
         raise DLBasicError(f"no run directory at {source}")
     spec = model_info(source)

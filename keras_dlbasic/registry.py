@@ -4,6 +4,7 @@ Specs are plain data, so listing models and reading their metadata never
 imports keras; the builder is imported only when a model is built. The CLI,
 the README's model table and the parametrized tests all read this registry.
 """
+import contextlib
 import dataclasses
 import fnmatch
 import importlib
@@ -32,13 +33,18 @@ class ModelSpec:
         paper: the paper the model comes from.
         input_shape: default input shape, channels-last, without the batch axis.
         dataset: default dataset; always available offline.
-        full_dataset: the full-size dataset (TFDS) the model is usually trained on.
+        full_dataset: the full-size TFDS dataset it trains on, or None where only
+            the offline default is supported.
         reference_params: parameter count the builder must reproduce exactly.
         params_source: where ``reference_params`` comes from.
         kwargs: builder arguments that define this variant.
         recipe: training defaults (``epochs``, ``batch_size``, ``lr``).
         aliases: other accepted names.
         test_kwargs: builder arguments for a small, fast instance used by tests.
+        min_input_size: smallest image side the network takes; smaller training
+            images (e.g. the bundled 28x28 digits) are resized up to it.
+        dataset_recipes: per-dataset changes to ``recipe``, e.g.
+            ``{"adding_problem": {"lr": 1e-2, "model_kwargs": {"units": 32}}}``.
     """
 
     name: str
@@ -55,6 +61,8 @@ class ModelSpec:
     recipe: dict = dataclasses.field(default_factory=dict)
     aliases: tuple = ()
     test_kwargs: dict = dataclasses.field(default_factory=dict)
+    min_input_size: int = None
+    dataset_recipes: dict = dataclasses.field(default_factory=dict)
 
     def as_dict(self):
         return dataclasses.asdict(self)
@@ -119,3 +127,40 @@ def get_model(name, **overrides):
         raise
     except ValueError as err:  # keras rejecting a shape the builder let through
         raise ModelArgumentError(f"{spec.name}: {err}") from err
+
+
+def load_model(path, compile=True):
+    """``keras.saving.load_model`` with every keras-dlbasic layer registered.
+
+    A ``.keras`` file names its custom layers (``keras_dlbasic>SharedEmbedding``);
+    they are known once their modules are imported, which this does first.
+    """
+    import keras
+
+    for module in sorted({spec.builder.split(":")[0] for spec in _MODELS.values()}):
+        importlib.import_module(module)
+    return keras.saving.load_model(path, compile=compile)
+
+
+@contextlib.contextmanager
+def shapes_only():
+    """Build models without drawing their initial weights.
+
+    Shapes, parameter counts and MACs need no weight values, and drawing them
+    dominates the build time of big models (on JAX each new weight shape
+    compiles its random initializer). Models built inside cannot be called.
+
+    Example:
+        >>> with shapes_only():
+        ...     get_model("vgg16").count_params()
+        138357544
+    """
+    import keras
+    from keras.src.backend.common import global_state
+
+    try:
+        with keras.StatelessScope(initialize_variables=False):
+            yield
+    finally:
+        # Forget the deferred initializers, or the next stateless scope would run them.
+        global_state.set_global_attribute("uninitialized_variables", [])

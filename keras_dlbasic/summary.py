@@ -1,6 +1,6 @@
 """Text tables for ``dlbasic summary`` and the chapter scripts."""
 from keras_dlbasic.accounting import layer_table, model_stats
-from keras_dlbasic.registry import get_model, model_info
+from keras_dlbasic.registry import get_model, model_info, shapes_only
 
 
 def format_table(headers, rows, align=None):
@@ -77,7 +77,8 @@ def compare_models(names, **overrides):
     rows = []
     for name in names:
         spec = model_info(name)
-        model = get_model(name, **overrides)
+        with shapes_only():
+            model = get_model(name, **overrides)
         stats = model_stats(model)
         rows.append([spec.name, shape(model.input_shape[1:]), stats.depth, count(stats.params),
                      count(spec.reference_params), macs(stats.macs), f"{stats.fc_share:.1%}"])

@@ -24,9 +24,10 @@ import numpy as np
 
 from keras_dlbasic.backend import current_backend
 from keras_dlbasic.data import dataset_info, load_dataset
+from keras_dlbasic.data.synthetic import PAD
 from keras_dlbasic.errors import DLBasicError, ModelArgumentError, TrainingDivergedError
 from keras_dlbasic.io import atomic_path, read_csv, read_json, write_csv, write_json
-from keras_dlbasic.registry import get_model, model_info
+from keras_dlbasic.registry import get_model, load_model, model_info
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 DEFAULT_RECIPE = {"epochs": 3, "batch_size": 32, "lr": 1e-3}
@@ -49,12 +50,18 @@ class TrainConfig:
 
 def resolve_config(model, dataset=None, epochs=None, batch_size=None, lr=None, seed=None,
                    precision=None, data_dir=None, limit=None, model_kwargs=None):
-    """Fill unset options from the model's recipe and validate them."""
+    """Fill unset options from the model's recipe (for that dataset) and validate them.
+
+    Precedence: the options given here, then the model's ``dataset_recipes``
+    entry for the dataset, then its ``recipe``, then ``DEFAULT_RECIPE``.
+    """
     spec = model_info(model)
-    recipe = {**DEFAULT_RECIPE, **spec.recipe}
+    dataset = dataset or spec.dataset
+    recipe = {**DEFAULT_RECIPE, **spec.recipe, **spec.dataset_recipes.get(dataset, {})}
+    given = {k: v for k, v in (model_kwargs or {}).items() if v is not None}
     config = TrainConfig(
         model=spec.name,
-        dataset=dataset or spec.dataset,
+        dataset=dataset,
         epochs=recipe["epochs"] if epochs is None else epochs,
         batch_size=recipe["batch_size"] if batch_size is None else batch_size,
         lr=recipe["lr"] if lr is None else lr,
@@ -63,7 +70,7 @@ def resolve_config(model, dataset=None, epochs=None, batch_size=None, lr=None, s
         data_dir=data_dir,
         limit=limit,
         backend=current_backend(),
-        model_kwargs=dict(model_kwargs or {}),
+        model_kwargs={**recipe.get("model_kwargs", {}), **given},
     )
     dataset_info(config.dataset)
     for field in ("epochs", "batch_size"):
@@ -127,10 +134,19 @@ class RunRecorder(keras.callbacks.Callback):
                    {"epochs_done": epoch + 1, "best_score": self.best_score})
 
 
+# Model task -> the dataset kinds it can train on (see ``keras_dlbasic.data``).
+TASK_DATA = {
+    "image-classification": ("classification",),
+    "sequence-classification": ("classification", "regression"),
+    "sequence-to-sequence": ("seq2seq",),
+}
+
+
 def validation_score(row):
-    """Higher is better: validation accuracy, else minus the validation loss."""
-    if "val_accuracy" in row:
-        return row["val_accuracy"]
+    """Higher is better: validation accuracy where there is one, else minus the loss."""
+    for key in ("val_accuracy", "val_token_accuracy"):
+        if key in row:
+            return row[key]
     return -row["val_loss"]
 
 
@@ -140,27 +156,89 @@ def save_model(model, path):
         model.save(tmp)
 
 
-def compile_for_task(model, task, lr):
-    """Compile ``model`` with the loss and metrics of its task."""
-    if task != "image-classification":
-        raise DLBasicError(f"no training recipe for task '{task}'")
+def compile_for_task(model, kind, lr):
+    """Compile ``model`` with the loss and metrics of a dataset ``kind``.
+
+    * classification: cross-entropy, accuracy;
+    * regression: mean squared error (the loss), mean absolute error;
+    * seq2seq: per-token cross-entropy and accuracy, weighted by the
+      ``sample_weight`` that ``fit_arrays`` gives (0 at padding).
+    """
     from_logits = getattr(model.layers[-1], "activation", None) is keras.activations.linear
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=lr),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
-        metrics=["accuracy"],
-    )
+    optimizer = keras.optimizers.Adam(learning_rate=lr)
+    if kind == "regression":
+        model.compile(optimizer=optimizer, loss="mse", metrics=["mae"])
+    elif kind == "seq2seq":
+        model.compile(
+            optimizer=optimizer,
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
+            weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")],
+        )
+    elif kind == "classification":
+        model.compile(
+            optimizer=optimizer,
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
+            metrics=["accuracy"],
+        )
+    else:
+        raise DLBasicError(f"no training recipe for dataset kind '{kind}'")
+
+
+def fit_arrays(data, split):
+    """``(x, y, sample_weight)`` of a split; the weight masks seq2seq padding, else None."""
+    x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+    weight = (y != PAD).astype("float32") if data.kind == "seq2seq" else None
+    return x, y, weight
+
+
+def builder_kwargs(data):
+    """What the data fixes about the model: input shape and classes, or the vocabulary."""
+    if data.kind == "seq2seq":
+        return {"vocab_size": data.num_classes}
+    kwargs = {"input_shape": data.input_shape}
+    if data.kind == "regression":
+        kwargs.update(classes=1, classifier_activation="linear")
+    else:
+        kwargs["classes"] = data.num_classes
+    if data.vocab_size:
+        kwargs["vocab_size"] = data.vocab_size
+    return kwargs
+
+
+def resize_images(images, size, batch=512):
+    """Bilinear resize of (N, H, W, C) images to ``size`` x ``size``, as numpy."""
+    return np.concatenate([
+        keras.ops.convert_to_numpy(
+            keras.ops.image.resize(images[i:i + batch], (size, size), data_format="channels_last"))
+        for i in range(0, len(images), batch)
+    ])
 
 
 def prepare_data(config):
-    """The run's dataset, limited and in the current image data format."""
+    """The run's dataset, limited and shaped for the model's task.
+
+    Sequence classifiers read each image row as one time step (N, H, W);
+    image classifiers get images at least ``min_input_size`` on a side, in the
+    current image data format.
+    """
     data = load_dataset(config.dataset, config.data_dir)
+    spec = model_info(config.model)
+    if data.kind not in TASK_DATA.get(spec.task, ()):
+        raise ModelArgumentError(
+            f"{spec.name} ({spec.task}) cannot train on {config.dataset} ({data.kind} data); "
+            f"its default dataset is {spec.dataset}"
+        )
     if config.limit:
         data = data.limit(config.limit)
-    if keras.config.image_data_format() == "channels_first":
-        data = dataclasses.replace(
-            data, **{k: np.transpose(getattr(data, k), (0, 3, 1, 2))
-                     for k in ("x_train", "x_val", "x_test")})
+    images = data.kind == "classification" and data.x_train.ndim == 4
+    if images and spec.task == "sequence-classification":
+        data = data.map_inputs(lambda x: x[..., 0])  # (N, H, W, 1) -> (N, T=H, features=W)
+    elif images:
+        side = data.input_shape[0]
+        if spec.min_input_size and side < spec.min_input_size:
+            data = data.map_inputs(lambda x: resize_images(x, spec.min_input_size))
+        if keras.config.image_data_format() == "channels_first":
+            data = data.map_inputs(lambda x: np.transpose(x, (0, 3, 1, 2)))
     return data
 
 
@@ -204,21 +282,19 @@ def _fit(config, run_dir, state, verbose):
     try:
         keras.utils.set_random_seed(config.seed)
         data = prepare_data(config)
-        task = model_info(config.model).task
         epochs_done = state["epochs_done"] if state else 0
         if state:
             # Weights and optimizer state come from last.keras, the optimizer class does
             # not: keras 3.15 would rebuild the saving backend's optimizer (a torch Adam
             # cannot update TensorFlow variables), so compile afresh and load into it.
-            model = keras.saving.load_model(run_dir / "last.keras", compile=False)
-            compile_for_task(model, task, config.lr)
+            model = load_model(run_dir / "last.keras", compile=False)
+            compile_for_task(model, data.kind, config.lr)
             model.optimizer.build(model.trainable_variables)
             model.load_weights(run_dir / "last.keras")
             history = read_csv(run_dir / "history.csv")[:epochs_done]
         else:
-            model = get_model(config.model, input_shape=data.input_shape,
-                              classes=data.num_classes, **config.model_kwargs)
-            compile_for_task(model, task, config.lr)
+            model = get_model(config.model, **{**builder_kwargs(data), **config.model_kwargs})
+            compile_for_task(model, data.kind, config.lr)
             history = []
             # Only now, with data and model known to work, does the run directory appear.
             run_dir.mkdir(parents=True, exist_ok=True)
@@ -226,12 +302,13 @@ def _fit(config, run_dir, state, verbose):
         recorder = RunRecorder(run_dir, history, state["best_score"] if state else None)
         start = time.perf_counter()
         if epochs_done < config.epochs:
+            x, y, weight = fit_arrays(data, "train")
             model.fit(
-                data.x_train, data.y_train,
+                x, y, sample_weight=weight,
                 batch_size=config.batch_size,
                 epochs=config.epochs,
                 initial_epoch=epochs_done,
-                validation_data=(data.x_val, data.y_val),
+                validation_data=fit_arrays(data, "val"),
                 callbacks=[recorder],
                 verbose=verbose,
             )
@@ -243,7 +320,7 @@ def _fit(config, run_dir, state, verbose):
                 f"training diverged: loss became {loss} at epoch {epoch + 1}, step {batch + 1} "
                 f"({kept}); try a smaller --lr"
             )
-        metrics = evaluate_model(keras.saving.load_model(run_dir / "best.keras"), data)
+        metrics = evaluate_model(load_model(run_dir / "best.keras"), data)
         metrics.update(
             train_seconds=round(time.perf_counter() - start, 2),
             epochs=len(recorder.history),
@@ -263,9 +340,24 @@ def _fit(config, run_dir, state, verbose):
 
 
 def evaluate_model(model, data):
-    """Test-set metrics of ``model`` on ``data`` as a plain dict."""
-    results = model.evaluate(data.x_test, data.y_test, batch_size=256, verbose=0, return_dict=True)
-    return {f"test_{k}": float(v) for k, v in results.items()}
+    """Test-set metrics of ``model`` on ``data`` as a plain dict.
+
+    A seq2seq model is also decoded greedily, one token at a time from BOS as at
+    inference: ``test_sequence_accuracy`` is the share of whole outputs that are
+    exactly right (teacher-forced ``test_token_accuracy`` is easier).
+    """
+    x, y, weight = fit_arrays(data, "test")
+    results = model.evaluate(x, y, sample_weight=weight, batch_size=256, verbose=0,
+                             return_dict=True)
+    metrics = {f"test_{k}": float(v) for k, v in results.items()}
+    if data.kind == "seq2seq":
+        from keras_dlbasic.data.synthetic import tokens_to_digits
+        from keras_dlbasic.models.transformer import greedy_decode
+
+        decoded = greedy_decode(model, x["encoder_tokens"], max_length=y.shape[1])
+        exact = np.array(tokens_to_digits(decoded)) == np.array(tokens_to_digits(y))
+        metrics["test_sequence_accuracy"] = float(exact.mean())
+    return metrics
 
 
 def evaluate_run(run_dir, checkpoint="best"):
@@ -276,4 +368,4 @@ def evaluate_run(run_dir, checkpoint="best"):
     if not path.is_file():
         raise DLBasicError(f"run {run_dir} has no {path.name} (has training finished an epoch?)")
     keras.utils.set_random_seed(config.seed)
-    return evaluate_model(keras.saving.load_model(path), prepare_data(config))
+    return evaluate_model(load_model(path), prepare_data(config))

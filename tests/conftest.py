@@ -20,13 +20,40 @@ def _seed_and_policy():
     keras.config.set_dtype_policy(policy)
 
 
+# One model per family and block type; the other variants change only depth and
+# width integers, which the exact parameter count checks on every backend.
+FAMILIES = ["cnn", "alexnet_paper", "vgg11_bn", "googlenet", "resnet50", "resnet20",
+            "densenet_bc", "rnn", "lstm", "gru", "transformer", "transformer_encoder"]
+
+
 def to_numpy(x):
     return keras.ops.convert_to_numpy(x)
 
 
+def predict(model, x):
+    """Inference-mode outputs as numpy. JAX runs the model compiled (``predict_on_batch``):
+    called eagerly it compiles every op of a big network separately, minutes on a CPU."""
+    if keras.backend.backend() == "jax":
+        return np.asarray(model.predict_on_batch(x))
+    return to_numpy(model(x, training=False))
+
+
 def random_batch(model, batch=2, seed=0):
-    """A fixed batch of inputs and integer labels for a classifier."""
+    """A fixed batch of inputs and integer labels for a classifier or a seq2seq model.
+
+    Classifiers get floats of ``model.input_shape`` and one label per example;
+    token models (integer inputs) get tokens below the output vocabulary and one
+    label per output position. Unknown lengths become 6.
+    """
     rng = np.random.default_rng(seed)
-    x = rng.random([batch, *model.input_shape[1:]], dtype=np.float32)
-    y = rng.integers(0, model.output_shape[-1], size=(batch,)).astype("int32")
-    return x, y
+    classes = model.output_shape[-1]
+    xs = []
+    for tensor in model.inputs:
+        shape = [batch, *(6 if d is None else d for d in tensor.shape[1:])]
+        if "int" in str(tensor.dtype):
+            xs.append(rng.integers(1, classes, size=shape).astype("int32"))
+        else:
+            xs.append(rng.random(shape, dtype=np.float32))
+    label_shape = [batch, *(6 if d is None else d for d in model.output_shape[1:-1])]
+    y = rng.integers(0, classes, size=label_shape).astype("int32")
+    return (xs[0] if len(xs) == 1 else xs), y

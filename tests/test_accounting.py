@@ -70,3 +70,25 @@ def test_macs_of_grouped_and_depthwise_convolutions():
     rows = {row.name: row.macs for row in layer_table(keras.Model(inputs, x))}
     assert rows == {"grouped": 16 * 16 * 9 * 4 * 8, "depthwise": 16 * 16 * 9 * 8,
                     "dense": 16 * 16 * 8 * 4}
+
+
+@pytest.mark.parametrize("kind,blocks", [("rnn", 1), ("lstm", 4), ("gru", 3)])
+def test_recurrent_macs_per_time_step(kind, blocks):
+    # T · blocks · (input + units) · units, the same for the fused and the from-equation cells;
+    # stacked layer 2 of a bidirectional stack reads both directions (2·units features).
+    t, features, units = 6, 3, 4
+    for cell in ("keras", "scratch"):
+        model = get_model(kind, units=units, num_layers=2, bidirectional=True, cell=cell,
+                          input_shape=(t, features))
+        rows = {row.name: row.macs for row in layer_table(model)}
+        assert rows[f"bi{kind}1"] == 2 * t * blocks * (features + units) * units
+        assert rows[f"bi{kind}2"] == 2 * t * blocks * (2 * units + units) * units
+        head = 2 * units * 10
+        assert model_stats(model).macs == rows[f"bi{kind}1"] + rows[f"bi{kind}2"] + head
+
+
+def test_recurrent_macs_on_sequential_mnist_and_variable_length():
+    rows = {row.name: row.macs for row in layer_table(get_model("lstm"))}
+    assert rows["lstm1"] == 28 * 4 * (28 + 128) * 128  # 2,236,416 per digit
+    rows = {row.name: row.macs for row in layer_table(get_model("lstm", input_shape=(None, 28)))}
+    assert rows["lstm1"] == 0  # unknown length: nothing to count

@@ -54,3 +54,42 @@ def test_tfds_offline_fails_fast_naming_bundled_data(tmp_path, monkeypatch):
     with pytest.raises(DatasetUnavailableError, match="mnist_5k, digits_8x8"):
         load_dataset("fashion_mnist", data_dir=str(tmp_path))
     assert calls == [(tfds_loader.DOWNLOAD_HOST,)]
+
+
+def test_adding_problem_dataset():
+    data = load_dataset("adding_problem")
+    assert data.kind == "regression" and data.input_shape == (100, 2)
+    assert (len(data.x_train), len(data.x_val), len(data.x_test)) == (10_000, 1_000, 1_000)
+    # Each target is the sum of the two marked values.
+    marked = (data.x_test[..., 0] * data.x_test[..., 1]).sum(axis=1)
+    np.testing.assert_allclose(marked, data.y_test, rtol=1e-6)
+
+
+def test_digit_reversal_dataset():
+    data = load_dataset("digit_reversal").limit(100)
+    assert data.kind == "seq2seq" and data.num_classes == 13
+    assert data.input_shape == {"encoder_tokens": (10,), "decoder_tokens": (11,)}
+    source, target = data.x_train["encoder_tokens"][0], data.y_train[0]
+    digits = source[source > 0]
+    np.testing.assert_array_equal(target[:len(digits)], digits[::-1])
+    assert target[len(digits)] == 2  # EOS
+    # Teacher forcing: the decoder reads BOS and then the target shifted right.
+    np.testing.assert_array_equal(data.x_train["decoder_tokens"][0, 1:len(digits) + 1],
+                                  target[:len(digits)])
+
+
+def test_imdb_with_mock_data_becomes_word_ids(tmp_path, monkeypatch):
+    monkeypatch.setattr(tfds_loader, "network_available", lambda: True)
+    with tfds.testing.mock_data(num_examples=12):
+        data = load_dataset("imdb_reviews", data_dir=str(tmp_path))
+    assert data.input_shape == (tfds_loader.TEXT_LENGTH,) and data.x_train.dtype == np.int32
+    assert data.vocab_size == tfds_loader.TEXT_VOCABULARY and data.num_classes == 2
+    assert 0 <= data.x_train.min() and data.x_train.max() < data.vocab_size
+    assert set(np.unique(data.y_train)) <= {0, 1}
+
+
+def test_text_encoding_by_hand():
+    vocabulary = tfds_loader.build_vocabulary([b"the cat<br />the dog", "The end"], size=4)
+    assert vocabulary == {"the": 2, "cat": 3}  # 2 ids reserved: padding 0, unknown 1
+    ids = tfds_loader.encode(["the dog the cat"], vocabulary, length=6)
+    np.testing.assert_array_equal(ids, [[2, 1, 2, 3, 0, 0]])

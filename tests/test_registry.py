@@ -4,9 +4,12 @@ import sys
 
 import pytest
 
+import keras
+
 from keras_dlbasic import get_model, list_models, model_info
 from keras_dlbasic.data import DATASETS, dataset_info
 from keras_dlbasic.errors import ModelArgumentError, UnknownNameError
+from keras_dlbasic.registry import shapes_only
 
 
 def test_every_spec_is_complete():
@@ -14,8 +17,9 @@ def test_every_spec_is_complete():
         spec = model_info(name)
         assert spec.paper.title and spec.paper.year > 1900 and spec.paper.url.startswith("http")
         assert spec.reference_params > 0 and spec.params_source
-        assert spec.dataset in DATASETS and DATASETS[spec.dataset].source == "bundled"
-        dataset_info(spec.full_dataset)
+        assert spec.dataset in DATASETS and DATASETS[spec.dataset].source != "tfds"
+        if spec.full_dataset is not None:
+            assert dataset_info(spec.full_dataset).source == "tfds"
 
 
 def test_list_models_filters():
@@ -46,3 +50,16 @@ def test_listing_does_not_import_keras():
     code = ("import sys; import keras_dlbasic as k; k.list_models(); k.model_info('cnn'); "
             "assert 'keras' not in sys.modules, 'keras imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_shapes_only_builds_without_weights_and_leaves_no_trace():
+    with shapes_only():
+        shaped = get_model("cnn")
+    assert shaped.count_params() == 225_034
+    assert all(v._value is None for v in shaped.weights)  # nothing was drawn
+    # The deferred initializers are forgotten: a later stateless scope runs none of them.
+    with keras.StatelessScope():
+        pass
+    assert all(v._value is None for v in shaped.weights)
+    model = get_model("cnn")  # normal builds are unaffected
+    assert keras.ops.convert_to_numpy(model(keras.ops.zeros((1, 28, 28, 1)))).shape == (1, 10)

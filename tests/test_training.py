@@ -117,3 +117,46 @@ def test_mixed_precision_run(tmp_path):
                              tmp_path / "run", verbose=0)
     assert np.isfinite(metrics["test_loss"])
     assert keras.config.dtype_policy().name == "float32"  # restored afterwards
+
+
+def test_dataset_recipe_and_options_precedence():
+    config = training.resolve_config("lstm", dataset="adding_problem")
+    assert (config.epochs, config.lr, config.model_kwargs) == (20, 1e-2, {"units": 32})
+    config = training.resolve_config("lstm", dataset="adding_problem", lr=5e-3, model_kwargs={"units": 8})
+    assert (config.lr, config.model_kwargs) == (5e-3, {"units": 8})
+    assert training.resolve_config("lstm").model_kwargs == {}  # the default dataset keeps the recipe
+
+
+def test_regression_and_seq2seq_runs(tmp_path):
+    config = training.resolve_config("gru", dataset="adding_problem", epochs=1, limit=64,
+                                     model_kwargs={"units": 4})
+    adding = training.train(config, tmp_path / "adding", verbose=0)
+    assert adding["test_loss"] > 0 and "test_mae" in adding and "test_accuracy" not in adding
+    tiny = {"d_model": 16, "num_heads": 2, "d_ff": 32, "encoder_layers": 1, "decoder_layers": 1}
+    config = training.resolve_config("transformer", epochs=1, limit=64, model_kwargs=tiny)
+    reversal = training.train(config, tmp_path / "reversal", verbose=0)
+    assert 0.0 <= reversal["test_sequence_accuracy"] <= reversal["test_token_accuracy"] <= 1.0
+    assert (tmp_path / "reversal" / "best.keras").is_file()
+
+
+def test_model_cannot_train_on_another_kind_of_data(tmp_path):
+    with pytest.raises(DLBasicError, match=r"cnn \(image-classification\) cannot train on "
+                                           r"adding_problem \(regression data\)"):
+        training.train(training.resolve_config("cnn", dataset="adding_problem"), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_recurrent_model_trains_on_imdb_word_ids(tmp_path, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    from keras_dlbasic.data import tfds as tfds_loader
+
+    monkeypatch.setattr(tfds_loader, "network_available", lambda: True)
+    config = training.resolve_config("gru", dataset="imdb_reviews", epochs=1, batch_size=8,
+                                     data_dir=str(tmp_path / "tfds"),
+                                     model_kwargs={"units": 4, "embedding_dim": 4})
+    with tfds.testing.mock_data(num_examples=16):
+        metrics = training.train(config, tmp_path / "run", verbose=0)
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    model = training.load_model(tmp_path / "run" / "best.keras")
+    assert model.get_layer("embedding").input_dim == tfds_loader.TEXT_VOCABULARY

@@ -34,3 +34,50 @@ def image_input_shape(input_shape, default_size, channels, min_size, model_name)
             f"got input_shape={input_shape}"
         )
     return input_shape
+
+
+def channel_axis():
+    """Axis of the channels in the current image data format (for BN and concat)."""
+    return -1 if keras.config.image_data_format() == "channels_last" else 1
+
+
+def check_head_args(model_name, classes, pooling):
+    """Validate the classifier-head arguments shared by every image classifier."""
+    if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
+        raise ModelArgumentError(f"{model_name}: classes must be a positive integer; got {classes!r}")
+    if pooling not in (None, "avg", "max"):
+        raise ModelArgumentError(
+            f"{model_name}: pooling must be None, 'avg' or 'max'; got {pooling!r}"
+        )
+
+
+def global_pool(x, pooling):
+    """``"avg"`` / ``"max"`` global pooling to a (batch, channels) vector, or ``x`` for ``None``."""
+    if pooling == "avg":
+        return keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if pooling == "max":
+        return keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    return x
+
+
+def predictions(x, classes, classifier_activation, kernel_initializer="glorot_uniform"):
+    """The final dense layer, kept in float32 so softmax stays stable under mixed precision."""
+    return keras.layers.Dense(
+        classes,
+        activation=classifier_activation,
+        kernel_initializer=kernel_initializer,
+        dtype="float32",
+        name="predictions",
+    )(x)
+
+
+def classifier_head(x, include_top, classes, pooling, classifier_activation):
+    """Keras-applications head: global average pool + dense classifier, or features.
+
+    With ``include_top`` the feature map is average-pooled and classified;
+    without it the features are returned, globally pooled when ``pooling`` is
+    ``"avg"`` or ``"max"``.
+    """
+    if include_top:
+        return predictions(global_pool(x, "avg"), classes, classifier_activation)
+    return global_pool(x, pooling)

@@ -1,0 +1,27 @@
+"""Reusable layers written from their equations with ``keras.ops`` only.
+
+* ``recurrent``: ``SimpleRNNCell``, ``LSTMCell``, ``GRUCell`` (chapter 4);
+* ``attention``: ``scaled_dot_product_attention``, ``MultiHeadAttention``,
+  ``SinusoidalPositionalEncoding`` (chapter 5).
+
+Importing this package imports keras.
+"""
+from keras_dlbasic.layers.attention import (
+    MultiHeadAttention,
+    SinusoidalPositionalEncoding,
+    causal_mask,
+    padding_mask,
+    scaled_dot_product_attention,
+)
+from keras_dlbasic.layers.recurrent import GRUCell, LSTMCell, SimpleRNNCell
+
+__all__ = [
+    "GRUCell",
+    "LSTMCell",
+    "MultiHeadAttention",
+    "SimpleRNNCell",
+    "SinusoidalPositionalEncoding",
+    "causal_mask",
+    "padding_mask",
+    "scaled_dot_product_attention",
+]

@@ -1,0 +1,259 @@
+"""Chapter 4, recurrent networks: RNN, LSTM and GRU sequence classifiers.
+
+References:
+* Elman, "Finding Structure in Time", Cognitive Science, 1990 (simple RNN);
+* Hochreiter & Schmidhuber, "Long Short-Term Memory", Neural Computation, 1997;
+* Cho et al., "Learning Phrase Representations using RNN Encoder–Decoder for
+  Statistical Machine Translation", EMNLP 2014 (GRU).
+
+Lecture point: one set of weights is applied at every time step, so the
+parameter count depends on the input and state sizes, never on the sequence
+length (``rnn_param_formula``); gates let the LSTM and GRU carry information
+across many steps, and the GRU does the LSTM's job with 3 weight blocks
+instead of 4. The default task is Sequential MNIST: each 28x28 image is read
+row by row, 28 time steps of 28 features.
+
+Contents: ``rnn_param_formula``, the generic ``recurrent_classifier`` (fast
+``keras.layers`` path or the from-equation cells of
+``keras_dlbasic.layers.recurrent``, same weights either way), the registered
+``rnn``/``lstm``/``gru`` builders, ``gate_activations`` /
+``plot_gate_activations`` for the gate figure, and ``variable_length`` /
+``hard_sequence_accuracy`` for the lecture's trimmed, omitted and permuted
+sequences.
+"""
+import keras
+import numpy as np
+from keras import layers, ops
+
+from keras_dlbasic.data.synthetic import hard_sequence_variants
+from keras_dlbasic.errors import ModelArgumentError
+from keras_dlbasic.layers.recurrent import GRUCell, LSTMCell, SimpleRNNCell
+
+# kind -> (keras layer, from-equation cell, weight blocks)
+_KINDS = {
+    "rnn": (layers.SimpleRNN, SimpleRNNCell, 1),
+    "lstm": (layers.LSTM, LSTMCell, 4),
+    "gru": (layers.GRU, GRUCell, 3),
+}
+
+
+def rnn_param_formula(kind, input_dim, units, reset_after=True):
+    """Parameters of one recurrent layer, from the equations.
+
+    * rnn: (input + units)·units + units
+    * lstm: 4·((input + units)·units + units)     — gates i, f, c, o
+    * gru: 3·((input + units)·units + 2·units)    — gates z, r, h; ``reset_after``
+      keeps separate input and recurrent biases (3·units fewer without it)
+    """
+    if kind not in _KINDS:
+        raise ModelArgumentError(
+            f"unknown recurrent kind '{kind}'; choose one of {', '.join(_KINDS)}"
+        )
+    blocks = _KINDS[kind][2]
+    biases = 2 if kind == "gru" and reset_after else 1
+    return blocks * ((input_dim + units) * units + biases * units)
+
+
+def _recurrent_layer(kind, units, cell, return_sequences, name):
+    keras_layer, cell_class, _ = _KINDS[kind]
+    if cell == "keras":
+        return keras_layer(units, return_sequences=return_sequences, name=name)
+    return layers.RNN(
+        cell_class(units, name=f"{name}_cell"), return_sequences=return_sequences, name=name
+    )
+
+
+def recurrent_classifier(
+    kind,
+    input_shape=None,
+    classes=10,
+    units=128,
+    num_layers=1,
+    bidirectional=False,
+    cell="keras",
+    vocab_size=None,
+    embedding_dim=128,
+    dropout=0.0,
+    classifier_activation="softmax",
+    name=None,
+):
+    """A stack of recurrent layers read by a dense head on the last state.
+
+    Args:
+        kind: ``"rnn"``, ``"lstm"`` or ``"gru"``.
+        input_shape: (time_steps, features) of float inputs, or (time_steps,)
+            of token ids when ``vocab_size`` is set; ``time_steps`` may be
+            ``None``. Defaults to (28, 28), Sequential MNIST.
+        classes: number of output classes.
+        units: hidden state size of every recurrent layer.
+        num_layers: stacked recurrent layers (all but the last return sequences).
+        bidirectional: read the sequence both ways (``keras.layers.Bidirectional``,
+            doubling the recurrent parameters).
+        cell: ``"keras"`` (fused ``keras.layers`` path) or ``"scratch"`` (the
+            from-equation cells in ``keras.layers.RNN``); same weights either way.
+        vocab_size: when set, inputs are token ids (0 = padding, masked) embedded
+            by a ``keras.layers.Embedding`` of ``embedding_dim`` (for text, e.g. IMDB).
+        embedding_dim: embedding size when ``vocab_size`` is set.
+        dropout: dropout rate before the output layer.
+        classifier_activation: output activation (``"linear"`` for logits or regression;
+            ``get_model`` drops ``None`` overrides).
+        name: model name (defaults to ``kind``).
+
+    Returns:
+        A ``keras.Model`` mapping sequences to class scores (batch, classes).
+    """
+    if kind not in _KINDS:
+        raise ModelArgumentError(
+            f"unknown recurrent kind '{kind}'; choose one of {', '.join(_KINDS)}"
+        )
+    if cell not in ("keras", "scratch"):
+        raise ModelArgumentError(f"cell must be 'keras' or 'scratch'; got cell={cell!r}")
+    for arg, value in (("units", units), ("num_layers", num_layers)):
+        if not isinstance(value, int) or value < 1:
+            raise ModelArgumentError(
+                f"{kind}: {arg} must be a positive integer; got {arg}={value!r}"
+            )
+    name = name or kind
+    if input_shape is None:
+        input_shape = (None,) if vocab_size else (28, 28)
+    input_shape = tuple(input_shape)
+    expected_rank = 1 if vocab_size else 2
+    if len(input_shape) != expected_rank:
+        what = "(time_steps,) of token ids" if vocab_size else "(time_steps, features)"
+        raise ModelArgumentError(
+            f"{name} takes a {expected_rank}-D input_shape {what}; got {input_shape}"
+        )
+
+    if vocab_size:
+        inputs = keras.Input(shape=input_shape, dtype="int32", name="tokens")
+        x = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
+    else:
+        inputs = keras.Input(shape=input_shape, name="sequence")
+        x = inputs
+    for index in range(1, num_layers + 1):
+        layer_name = f"{kind}{index}"
+        recurrent = _recurrent_layer(kind, units, cell, index < num_layers, layer_name)
+        if bidirectional:
+            recurrent = layers.Bidirectional(recurrent, name=f"bi{layer_name}")
+        x = recurrent(x)  # (B, T, units) between layers, (B, units) after the last
+    if dropout:
+        x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(
+        classes, activation=classifier_activation, dtype="float32", name="predictions"
+    )(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def rnn(**kwargs):
+    """Elman RNN classifier; Sequential MNIST default: 21,386 parameters
+    ((28+128)·128+128 = 20,096, head 128·10+10 = 1,290)."""
+    return recurrent_classifier("rnn", **kwargs)
+
+
+def lstm(**kwargs):
+    """LSTM classifier; Sequential MNIST default: 81,674 parameters
+    (4·((28+128)·128+128) = 80,384, head 1,290)."""
+    return recurrent_classifier("lstm", **kwargs)
+
+
+def gru(**kwargs):
+    """GRU classifier (reset_after, as keras); Sequential MNIST default: 61,962
+    parameters (3·((28+128)·128+2·128) = 60,672, head 1,290)."""
+    return recurrent_classifier("gru", **kwargs)
+
+
+# --- Gate activations over time, for the lecture's figure ------------------------
+
+
+def gate_activations(layer, sequence):
+    """Run one recurrent layer step by step and record its gates.
+
+    Args:
+        layer: a built ``keras.layers.SimpleRNN``/``LSTM``/``GRU`` or a
+            ``keras.layers.RNN`` wrapping a ``keras_dlbasic`` cell (e.g.
+            ``model.get_layer("lstm1")``). Its weights are copied into a
+            from-equation cell, which is possible because the layouts agree.
+        sequence: one input sequence (time_steps, features).
+
+    Returns:
+        dict name -> numpy array (time_steps, units): the gates (LSTM:
+        input, forget, candidate, output, cell; GRU: update, reset,
+        candidate) and the hidden state ``hidden``.
+    """
+    inner = getattr(layer, "cell", layer)
+    kind = {"SimpleRNNCell": "rnn", "LSTMCell": "lstm", "GRUCell": "gru"}.get(type(inner).__name__)
+    if kind is None:
+        raise ModelArgumentError(f"no gates to record in a {type(layer).__name__}")
+    extra = {"reset_after": inner.reset_after} if kind == "gru" else {}
+    cell = _KINDS[kind][1](inner.units, **extra)
+    sequence = np.asarray(sequence, dtype="float32")
+    cell.build((1, sequence.shape[-1]))
+    cell.set_weights(inner.get_weights())
+    states = [ops.zeros((1, inner.units))] * cell.num_states
+    records = {}
+    for x_t in sequence:
+        h, states, gates = cell.step(ops.convert_to_tensor(x_t[None]), states)
+        for key, value in {**gates, "hidden": h}.items():
+            records.setdefault(key, []).append(ops.convert_to_numpy(value)[0])
+    return {key: np.stack(values) for key, values in records.items()}
+
+
+def plot_gate_activations(activations, path, title=""):
+    """Save a heat map (units x time) per recorded gate as one PNG."""
+    from keras_dlbasic.plotting import plt, save_figure
+
+    names = list(activations)
+    fig, axes = plt.subplots(len(names), 1, figsize=(8, 1.8 * len(names)), squeeze=False)
+    for ax, key in zip(axes[:, 0], names):
+        image = ax.imshow(activations[key].T, aspect="auto", cmap="viridis")
+        ax.set_ylabel(f"{key}\nunit")
+        fig.colorbar(image, ax=ax, pad=0.01)
+    axes[-1, 0].set_xlabel("time step")
+    if title:
+        fig.suptitle(title)
+    save_figure(fig, path)
+
+
+# --- Why sequences are hard: the trained classifier on changed sequences ----------
+
+
+def variable_length(model):
+    """The same sequence model, with the same weights, for any number of time steps.
+
+    The recurrent weights never depend on the length, only the input layer
+    fixes it; the copy is rebuilt from the model's config with time steps
+    ``None``. A model that already takes any length is returned as it is.
+    """
+    if model.input_shape[1] is None:
+        return model
+    config = model.get_config()
+    for layer in config["layers"]:
+        if layer["class_name"] == "InputLayer":
+            batch, _, *features = layer["config"]["batch_shape"]
+            layer["config"]["batch_shape"] = (batch, None, *features)
+    copy = model.__class__.from_config(config)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def hard_sequence_accuracy(model, sequences, labels, seed=0, batch_size=256):
+    """Accuracy of a trained sequence classifier on ``hard_sequence_variants``.
+
+    Args:
+        model: a classifier of (B, T, features) or token (B, T) sequences.
+        sequences: test sequences, time on axis 1 (e.g. Sequential MNIST rows).
+        labels: int labels (N,).
+        seed: seed of the permutation.
+        batch_size: prediction batch size.
+
+    Returns:
+        dict variant -> accuracy, for ``original`` (T steps), ``trimmed``
+        (first 2/3), ``omitted`` (middle third missing) and ``permuted``.
+    """
+    model = variable_length(model)
+    labels = np.asarray(labels).reshape(-1)
+    accuracies = {}
+    for variant, x in hard_sequence_variants(np.asarray(sequences), seed).items():
+        scores = model.predict(x, batch_size=batch_size, verbose=0)  # (N, classes)
+        accuracies[variant] = float(np.mean(np.argmax(scores, axis=-1) == labels))
+    return accuracies

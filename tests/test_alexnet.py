@@ -1,0 +1,67 @@
+"""AlexNet: torchvision's and the paper's parameter counts, the two-GPU split, MACs."""
+import math
+
+import keras
+import pytest
+
+from keras_dlbasic.accounting import conv_params, dense_params, model_stats
+from keras_dlbasic.errors import ModelArgumentError
+from keras_dlbasic.models import alexnet
+
+
+@pytest.fixture(scope="module")
+def paper_models():
+    return alexnet.alexnet_paper(), alexnet.alexnet_paper(groups=1)
+
+
+def test_torchvision_count_and_macs():
+    model = alexnet.alexnet()
+    stats = model_stats(model)
+    assert stats.params == 61_100_840
+    assert stats.macs / 1e9 == pytest.approx(0.71, rel=0.02)  # torchvision GFLOPS 0.71
+    assert model.get_layer("pool5").output.shape == (None, 6, 6, 256)
+
+
+def test_paper_two_tower_count(paper_models):
+    two_towers, one_tower = paper_models
+    convs = (
+        conv_params(11, 3, 96) + conv_params(5, 96, 256, groups=2) + conv_params(3, 256, 384)
+        + conv_params(3, 384, 384, groups=2) + conv_params(3, 384, 256, groups=2)
+    )
+    fcs = dense_params(6 * 6 * 256, 4096) + dense_params(4096, 4096) + dense_params(4096, 1000)
+    assert two_towers.count_params() == convs + fcs == 60_965_224
+    assert one_tower.count_params() == 62_378_344
+    assert two_towers.get_layer("conv1").output.shape == (None, 55, 55, 96)
+
+
+def test_groups_halve_the_grouped_layers(paper_models):
+    two_towers, one_tower = paper_models
+    for name in ("conv2", "conv4", "conv5"):
+        grouped, full = two_towers.get_layer(name), one_tower.get_layer(name)
+        assert grouped.kernel.shape[2] * 2 == full.kernel.shape[2]
+        assert math.prod(grouped.kernel.shape) * 2 == math.prod(full.kernel.shape)
+    for name in ("conv1", "conv3", "fc6", "fc7"):
+        assert two_towers.get_layer(name).count_params() == one_tower.get_layer(name).count_params()
+    # Their MACs halve too: conv2 25·96·256·27², conv4 9·384·384·13², conv5 9·384·256·13².
+    saved = (25 * 96 * 256 * 27**2 + 9 * 384 * 384 * 13**2 + 9 * 384 * 256 * 13**2) // 2
+    assert model_stats(one_tower).macs - model_stats(two_towers).macs == saved == 410_849_280
+
+
+def test_channels_first_same_count():
+    small = dict(input_shape=(64, 64, 3), classes=10, fc_units=64, groups=2)
+    expected = alexnet.alexnet(**small).count_params()
+    keras.config.set_image_data_format("channels_first")
+    try:
+        assert alexnet.alexnet(**{**small, "input_shape": (3, 64, 64)}).count_params() == expected
+    finally:
+        keras.config.set_image_data_format("channels_last")
+
+
+def test_errors_repeat_the_bad_value():
+    with pytest.raises(ModelArgumentError, match="3"):
+        alexnet.alexnet(groups=3)
+    with pytest.raises(ModelArgumentError, match=r"62, 62, 3"):
+        alexnet.alexnet(input_shape=(62, 62, 3))
+    with pytest.raises(ModelArgumentError, match=r"\(63, 192"):
+        alexnet.alexnet(filters=(63, 192, 384, 256, 256), groups=2)
+    assert alexnet.alexnet(include_top=False, pooling="max").output_shape == (None, 256)

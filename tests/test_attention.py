@@ -1,0 +1,102 @@
+"""Attention layers: fused vs explicit path, masks, keras MultiHeadAttention parity."""
+import keras
+import numpy as np
+import pytest
+
+from conftest import to_numpy
+from keras_dlbasic.layers import (
+    MultiHeadAttention,
+    SinusoidalPositionalEncoding,
+    causal_mask,
+    scaled_dot_product_attention,
+)
+
+RNG = np.random.default_rng(0)
+Q = RNG.normal(size=(2, 5, 3, 8)).astype("float32")  # (B, T, heads, head_dim)
+K = RNG.normal(size=(2, 6, 3, 8)).astype("float32")  # (B, S, heads, head_dim)
+V = RNG.normal(size=(2, 6, 3, 8)).astype("float32")
+KEY_PADDING = np.array([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]], bool)[:, None, None, :]
+
+
+@pytest.mark.parametrize("mask", [None, KEY_PADDING])
+def test_fused_and_explicit_paths_agree(mask):
+    fused = scaled_dot_product_attention(Q, K, V, mask=mask, use_fused=True)
+    explicit = scaled_dot_product_attention(Q, K, V, mask=mask, use_fused=False)
+    np.testing.assert_allclose(to_numpy(fused), to_numpy(explicit), atol=1e-5)
+
+
+def test_fused_and_explicit_causal_paths_agree():
+    q, k, v = Q[:, :5], K[:, :5], V[:, :5]
+    fused = scaled_dot_product_attention(q, k, v, is_causal=True, use_fused=True)
+    explicit = scaled_dot_product_attention(q, k, v, is_causal=True, use_fused=False)
+    np.testing.assert_allclose(to_numpy(fused), to_numpy(explicit), atol=1e-5)
+
+
+def test_padding_mask_hides_keys():
+    _, weights = scaled_dot_product_attention(Q, K, V, mask=KEY_PADDING, return_weights=True)
+    weights = to_numpy(weights)  # (B, heads, T, S)
+    np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-6)
+    assert np.all(weights[0, :, :, 4:] == 0)
+    # Changing a padded value changes nothing.
+    changed = V.copy()
+    changed[0, 4:] += 10.0
+    for fused in (True, False):
+        a = scaled_dot_product_attention(Q, K, V, mask=KEY_PADDING, use_fused=fused)
+        b = scaled_dot_product_attention(Q, K, changed, mask=KEY_PADDING, use_fused=fused)
+        np.testing.assert_allclose(to_numpy(a), to_numpy(b), atol=1e-6)
+
+
+def test_causal_output_ignores_the_future():
+    x = RNG.normal(size=(1, 6, 16)).astype("float32")
+    mha = MultiHeadAttention(num_heads=2, key_dim=8)
+    before = to_numpy(mha(x, x, use_causal_mask=True))
+    later = x.copy()
+    later[:, 3:] = RNG.normal(size=(1, 3, 16))
+    after = to_numpy(mha(later, later, use_causal_mask=True))
+    np.testing.assert_allclose(after[:, :3], before[:, :3], atol=1e-6)
+    assert not np.allclose(after[:, 3:], before[:, 3:])
+    np.testing.assert_array_equal(to_numpy(causal_mask(3)), np.tril(np.ones((3, 3), bool)))
+
+
+@pytest.mark.parametrize("use_fused", [True, False])
+def test_multi_head_attention_matches_keras(use_fused):
+    query = RNG.normal(size=(2, 5, 12)).astype("float32")
+    value = RNG.normal(size=(2, 7, 12)).astype("float32")
+    mask = RNG.random((2, 5, 7)) > 0.3
+    mask[:, :, 0] = True  # every query sees at least one key
+    reference = keras.layers.MultiHeadAttention(num_heads=3, key_dim=4)
+    scratch = MultiHeadAttention(num_heads=3, key_dim=4, use_fused=use_fused)
+    reference(query, value), scratch(query, value)
+    assert scratch.count_params() == reference.count_params()
+    weights = [w + 0.1 * np.random.default_rng(i).normal(size=w.shape).astype("float32")
+               for i, w in enumerate(reference.get_weights())]
+    reference.set_weights(weights)
+    scratch.set_weights(weights)
+    for kwargs in ({}, {"attention_mask": mask}):
+        np.testing.assert_allclose(
+            to_numpy(scratch(query, value, **kwargs)), to_numpy(reference(query, value, **kwargs)),
+            atol=1e-5,
+        )
+    x = query[:, :5]
+    np.testing.assert_allclose(
+        to_numpy(scratch(x, x, use_causal_mask=True)),
+        to_numpy(reference(x, x, use_causal_mask=True)), atol=1e-5,
+    )
+    _, scores = scratch(query, value, return_attention_scores=True)
+    _, expected_scores = reference(query, value, return_attention_scores=True)
+    np.testing.assert_allclose(to_numpy(scores), to_numpy(expected_scores), atol=1e-5)
+
+
+def test_multi_head_attention_config_and_validation():
+    layer = MultiHeadAttention(num_heads=2, key_dim=4, use_fused=False)
+    assert MultiHeadAttention.from_config(layer.get_config()).get_config() == layer.get_config()
+    with pytest.raises(ValueError, match="num_heads"):
+        MultiHeadAttention(num_heads=0, key_dim=4)
+
+
+def test_sinusoidal_positional_encoding_values():
+    encoding = to_numpy(SinusoidalPositionalEncoding()(np.zeros((1, 4, 6), "float32")))[0]
+    pos, i = np.arange(4)[:, None], np.arange(3)[None, :]
+    angles = pos / 10000 ** (2 * i / 6)
+    np.testing.assert_allclose(encoding[:, 0::2], np.sin(angles), atol=1e-6)
+    np.testing.assert_allclose(encoding[:, 1::2], np.cos(angles), atol=1e-6)
