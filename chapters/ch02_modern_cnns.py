@@ -16,7 +16,9 @@ import pathlib
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from keras_dlbasic.data import load_dataset  # noqa: E402
-from keras_dlbasic.experiments import degradation_experiment, gradient_flow, train_or_resume  # noqa: E402
+from keras_dlbasic.experiments import (  # noqa: E402
+    degradation_experiment, gradient_flow, train_or_resume,
+)
 from keras_dlbasic.models.googlenet import BLOCKS, inception_block_params  # noqa: E402
 from keras_dlbasic.plotting import plot_curves  # noqa: E402
 from keras_dlbasic.summary import compare_models, count, format_table  # noqa: E402
@@ -54,8 +56,8 @@ def main():
         zero = gradient_flow(x, y, DEPTHS, training=training)
         ones = gradient_flow(x, y, DEPTHS, training=training, zero_init_residual=False)
         for depth in DEPTHS:
-            first = [next(iter(norms.values()))
-                     for norms in (zero[depth, "plain"], zero[depth, "residual"], ones[depth, "residual"])]
+            nets = (zero[depth, "plain"], zero[depth, "residual"], ones[depth, "residual"])
+            first = [next(iter(norms.values())) for norms in nets]  # conv1_conv
             rows.append([stats, depth, *(f"{n:.3g}" for n in first)])
         if training:
             per_layer = {"plain-20": zero[20, "plain"], "plain-56": zero[56, "plain"],
@@ -80,19 +82,20 @@ def main():
     print(format_table(
         ["Model", *(f"Epoch {i + 1} loss" for i in range(args.epochs)), "Test accuracy", "Seconds"],
         [[name, *(f"{loss:.4f}" for loss in c.loss), f"{c.metrics['test_accuracy']:.2%}",
-          f"{c.metrics['train_seconds']:.0f}"] for name, c in curves.items()],
+          f"{c.seconds:.0f}"] for name, c in curves.items()],
     ))
     plot_curves({name: c.loss for name, c in curves.items()}, out / "degradation.png",
-                "epoch", "training loss", title="Plain vs residual nets on the bundled MNIST digits")
+                "epoch", "training loss",
+                title="Plain vs residual nets on the bundled MNIST digits")
     print(f"Training-loss curves: {out / 'degradation.png'}")
 
     config = resolve_config("resnet20")
     print(f"\n5. ResNet-20 with its recipe: {config.epochs} epochs, batch {config.batch_size}, "
           f"lr {config.lr}\n")
-    metrics = train_or_resume(config, out / "resnet20", verbose=2)
-    print(f"\nTest accuracy {metrics['test_accuracy']:.2%} after {metrics['epochs']} epochs "
-          f"in {metrics['train_seconds']:.1f} s on {metrics['backend']}; "
-          f"curves in {out / 'resnet20' / 'curves.png'}")
+    run = train_or_resume(config, out / "resnet20", verbose=2)
+    print(f"\nTest accuracy {run.metrics['test_accuracy']:.2%} after {len(run.loss)} epochs "
+          f"in {run.seconds:.1f} s on {run.metrics['backend']}; "
+          f"curves in {run.run_dir / 'curves.png'}")
 
 
 if __name__ == "__main__":

@@ -81,12 +81,17 @@ def gradient_flow(x, y, depths=(20, 56), classes=10, training=False, zero_init_r
 
 @dataclasses.dataclass
 class TrainingCurve:
-    """One finished run: per-epoch training loss, test metrics, where it lives."""
+    """One finished run: per-epoch training loss, test metrics, where it lives.
+
+    ``seconds`` adds up the epochs' times from history.csv, so it stays the
+    training time when a finished run is only re-evaluated.
+    """
 
     model: str
     loss: list
     metrics: dict
     run_dir: pathlib.Path
+    seconds: float
 
 
 def degradation_experiment(output_dir, models=DEGRADATION_MODELS, epochs=None, batch_size=None,
@@ -115,10 +120,8 @@ def degradation_experiment(output_dir, models=DEGRADATION_MODELS, epochs=None, b
     curves = {}
     for name in models:
         config = resolve_config(name, **shared, **options)
-        run_dir = pathlib.Path(output_dir) / config.model
-        metrics = train_or_resume(config, run_dir, verbose=verbose)
-        loss = [row["loss"] for row in read_csv(run_dir / "history.csv")]
-        curves[config.model] = TrainingCurve(config.model, loss, metrics, run_dir)
+        curves[config.model] = train_or_resume(config, pathlib.Path(output_dir) / config.model,
+                                               verbose=verbose)
     return curves
 
 
@@ -127,11 +130,23 @@ def train_or_resume(config, run_dir, verbose=0):
 
     A run with the same configuration, or the same with fewer epochs, continues
     after its last finished epoch (a finished one is only re-evaluated); any
-    other run there raises ``DLBasicError``. Returns the test metrics.
+    other run there raises ``DLBasicError``.
+
+    Returns:
+        The run's ``TrainingCurve``.
     """
     run_dir = pathlib.Path(run_dir)
-    if not (run_dir / "config.json").is_file():
-        return train(config, run_dir, verbose=verbose)
+    if (run_dir / "config.json").is_file():
+        _check_same_run(run_dir, config)
+        metrics = resume(run_dir, epochs=config.epochs, verbose=verbose)
+    else:
+        metrics = train(config, run_dir, verbose=verbose)
+    history = read_csv(run_dir / "history.csv")
+    return TrainingCurve(config.model, [row["loss"] for row in history], metrics, run_dir,
+                         round(sum(row["seconds"] for row in history), 2))
+
+
+def _check_same_run(run_dir, config):
     stored, _ = load_run(run_dir)
     differs = []
     for field in (f.name for f in dataclasses.fields(config)):
@@ -141,4 +156,3 @@ def train_or_resume(config, run_dir, verbose=0):
     if differs:
         raise DLBasicError(f"{run_dir} holds a different run ({'; '.join(differs)}); "
                            f"choose another output directory")
-    return resume(run_dir, epochs=config.epochs, verbose=verbose)

@@ -76,6 +76,7 @@ def plot_curves(curves, path, xlabel, ylabel, title="", log_y=False, first_x=1):
     for label, ys in curves.items():
         ax.plot(range(first_x, first_x + len(ys)), list(ys), "o-" if len(ys) <= 30 else "-",
                 markersize=3, label=label)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if log_y:

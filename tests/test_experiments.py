@@ -33,12 +33,16 @@ def test_degradation_experiment_trains_resumes_and_refuses_other_runs(tmp_path):
     curve = first["cnn"]
     assert curve.run_dir == tmp_path / "cnn" and len(curve.loss) == 1
     assert np.isfinite(curve.loss[0]) and 0 <= curve.metrics["test_accuracy"] <= 1
+    assert curve.seconds > 0
 
-    again = degradation_experiment(tmp_path, **options)  # finished: only re-evaluated
-    assert again["cnn"].loss == curve.loss and again["cnn"].metrics["epochs"] == 1
+    again = degradation_experiment(tmp_path, **options)["cnn"]  # finished: only re-evaluated
+    assert (again.loss, again.seconds, again.metrics["epochs"]) == (curve.loss, curve.seconds, 1)
 
     with pytest.raises(DLBasicError, match=r"different run \(lr: 0.001 there, 0.1 here"):
         degradation_experiment(tmp_path, lr=0.1, **options)
+
+    longer = degradation_experiment(tmp_path, **{**options, "epochs": 2})["cnn"]  # resumed
+    assert longer.loss[0] == curve.loss[0] and len(longer.loss) == 2
 
     plot_curves({name: c.loss for name, c in first.items()}, tmp_path / "loss.png",
                 "epoch", "training loss")
