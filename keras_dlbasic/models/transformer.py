@@ -293,12 +293,19 @@ def transformer_param_formula(vocab_size, d_model, d_ff, encoder_layers, decoder
     return vocab_size * d_model + encoder_layers * encoder + decoder_layers * decoder
 
 
-def _check_positive(name, **values):
-    for arg, value in values.items():
+def _check_sizes(name, d_model, num_heads, **values):
+    """Positive integer sizes, and a ``d_model`` that is even (sinusoidal positions
+    pair sin and cos) and splits evenly over the heads."""
+    for arg, value in dict(d_model=d_model, num_heads=num_heads, **values).items():
         if not isinstance(value, int) or value < 1:
             raise ModelArgumentError(
                 f"{name}: {arg} must be a positive integer; got {arg}={value!r}"
             )
+    if d_model % num_heads or d_model % 2:
+        raise ModelArgumentError(
+            f"{name}: d_model must be even and divisible by num_heads; "
+            f"got d_model={d_model}, num_heads={num_heads}"
+        )
 
 
 def transformer_seq2seq(
@@ -342,13 +349,8 @@ def transformer_seq2seq(
         (B, T)]`` (int32; the decoder input starts with BOS) and output
         next-token probabilities (B, T, vocab_size).
     """
-    _check_positive(name, vocab_size=vocab_size, d_model=d_model, num_heads=num_heads, d_ff=d_ff,
-                    encoder_layers=encoder_layers, decoder_layers=decoder_layers)
-    if d_model % num_heads or d_model % 2:
-        raise ModelArgumentError(
-            f"{name}: d_model must be even and divisible by num_heads; "
-            f"got d_model={d_model}, num_heads={num_heads}"
-        )
+    _check_sizes(name, d_model, num_heads, vocab_size=vocab_size, d_ff=d_ff,
+                 encoder_layers=encoder_layers, decoder_layers=decoder_layers)
     source = keras.Input(shape=(source_length,), dtype="int32", name="encoder_tokens")
     target = keras.Input(shape=(target_length,), dtype="int32", name="decoder_tokens")
     embedding = SharedEmbedding(vocab_size, d_model, name="shared_embedding")
@@ -404,14 +406,11 @@ def transformer_encoder_classifier(
     Returns:
         A ``keras.Model`` mapping (batch, time_steps, features) to (batch, classes).
     """
-    _check_positive(name, d_model=d_model, num_heads=num_heads, d_ff=d_ff, num_layers=num_layers)
+    _check_sizes(name, d_model, num_heads, d_ff=d_ff, num_layers=num_layers)
     input_shape = (28, 28) if input_shape is None else tuple(input_shape)
     if len(input_shape) != 2:
         raise ModelArgumentError(f"{name} takes a 2-D input_shape (time_steps, features); "
                                  f"got {input_shape}")
-    if d_model % num_heads or d_model % 2:
-        raise ModelArgumentError(f"{name}: d_model must be even and divisible by num_heads; "
-                                 f"got d_model={d_model}, num_heads={num_heads}")
     inputs = keras.Input(shape=input_shape, name="sequence")
     x = layers.Dense(d_model, name="input_projection")(inputs)  # (B, T, d_model)
     x = SinusoidalPositionalEncoding(name="position")(x)
