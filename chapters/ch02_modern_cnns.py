@@ -91,7 +91,7 @@ def main():
 
     config = resolve_config("resnet20")
     print(f"\n5. ResNet-20 with its recipe: {config.epochs} epochs, batch {config.batch_size}, "
-          f"lr {config.lr}\n")
+          f"lr {config.lr} ({config.schedule})\n")
     run = train_or_resume(config, out / "resnet20", verbose=2)
     print(f"\nTest accuracy {run.metrics['test_accuracy']:.2%} after {len(run.loss)} epochs "
           f"in {run.seconds:.1f} s on {run.metrics['backend']}; "

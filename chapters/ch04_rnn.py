@@ -1,6 +1,8 @@
 """Chapter 4, recurrent networks: RNN, LSTM and GRU on sequences.
 
-    python chapters/ch04_rnn.py [--epochs 5] [--adding-epochs N] [--output-dir runs/ch04]
+    python chapters/ch04_rnn.py [--epochs 5] [--adding-epochs N] [--output-dir runs/ch04_rnn]
+
+Finished runs in the output directory are reused (unfinished ones resumed).
 
 1. One set of weights is reused at every time step, so the parameter count
    follows from the input and state sizes alone; the GRU does the LSTM's job
@@ -28,15 +30,11 @@ from keras_dlbasic.data.synthetic import (  # noqa: E402
 from keras_dlbasic.models.rnn import (  # noqa: E402
     gate_activations, hard_sequence_accuracy, plot_gate_activations, rnn_param_formula,
 )
+from keras_dlbasic.experiments import train_or_resume  # noqa: E402
 from keras_dlbasic.summary import count, format_table  # noqa: E402
-from keras_dlbasic.training import prepare_data, resolve_config, train  # noqa: E402
+from keras_dlbasic.training import prepare_data, resolve_config  # noqa: E402
 
 KINDS = ("rnn", "lstm", "gru")
-FORMULAS = {
-    "rnn": "(28+128)·128 + 128",
-    "lstm": "4·((28+128)·128 + 128)",
-    "gru": "3·((28+128)·128 + 2·128)",
-}
 
 
 def main():
@@ -55,7 +53,7 @@ def main():
         model = get_model(kind)
         counted = model.get_layer(f"{kind}1").count_params()
         formula = rnn_param_formula(kind, 28, 128)
-        rows.append([kind, FORMULAS[kind], count(formula), count(counted),
+        rows.append([kind, rnn_param_formula(kind, 28, 128, as_text=True), count(formula), count(counted),
                      "yes" if formula == counted else "NO", count(model_stats(model).macs)])
     print(format_table(["Layer", "Formula", "Formula value", "Keras count", "Equal",
                         "MACs per digit (model)"], rows, align="llrrlr"))
@@ -68,7 +66,7 @@ def main():
     results, models = [], {}
     for kind in KINDS:
         config = resolve_config(kind, epochs=args.epochs)
-        metrics = train(config, out / kind, verbose=0)
+        metrics = train_or_resume(config, out / kind).metrics
         models[kind] = load_model(out / kind / "best.keras")
         results.append([kind, count(metrics["params"]), metrics["epochs"],
                         f"{metrics['test_accuracy']:.2%}", f"{metrics['train_seconds']:.1f}"])
@@ -88,7 +86,7 @@ def main():
     rows = []
     for kind in KINDS:
         config = resolve_config(kind, dataset="adding_problem", epochs=args.adding_epochs)
-        metrics = train(config, out / f"{kind}_adding", verbose=0)
+        metrics = train_or_resume(config, out / f"{kind}_adding").metrics
         mse = metrics["test_loss"]
         verdict = ("solved" if mse < 0.01 else
                    "partly" if mse < 0.9 * ADDING_BASELINE_MSE else "baseline level")

@@ -22,7 +22,9 @@ from keras_dlbasic.registry import list_models, model_info
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 FORMATS = ("savedmodel", "onnx")
+# training.PRECISIONS and training.SCHEDULES, repeated so that --help never imports keras.
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+SCHEDULES = ("constant", "cosine")
 
 
 def user_errors(command):
@@ -135,9 +137,21 @@ def info(model):
         f"  link:       {spec.paper.url}",
         f"  input:      {spec.input_shape}",
         f"  params:     {spec.reference_params:,} ({spec.params_source})",
-        f"  datasets:   {spec.dataset} (default, offline); {spec.full_dataset} (full size)",
+        f"  datasets:   {spec.dataset} (default, offline); {spec.full_dataset or '-'} (full size)",
+        f"  recipe:     {_recipe_text(spec.recipe)}",
+        *(f"    on {name}: {_recipe_text(recipe)}" for name, recipe in spec.dataset_recipes.items()),
         f"  aliases:    {', '.join(spec.aliases) or '-'}",
     ]))
+
+
+def _recipe_text(recipe):
+    """``{"epochs": 10, "lr": 1e-3, ...}`` -> ``"10 epochs, batch 64, Adam lr 0.001, ..."``."""
+    parts = [f"{recipe['epochs']} epochs" if "epochs" in recipe else None,
+             f"batch {recipe['batch_size']}" if "batch_size" in recipe else None,
+             f"Adam lr {recipe['lr']:g}" if "lr" in recipe else None,
+             f"{recipe['schedule']} schedule" if "schedule" in recipe else None,
+             *(f"{k}={v}" for k, v in recipe.get("model_kwargs", {}).items())]
+    return ", ".join(p for p in parts if p) or "-"
 
 
 @main.command()
@@ -172,6 +186,8 @@ def summary(models, compare, input_shape, classes):
 @click.option("--epochs", type=int, help="Epochs (default: the model's recipe).")
 @click.option("--batch-size", type=int, help="Batch size (default: the model's recipe).")
 @click.option("--lr", type=float, help="Adam learning rate (default: the model's recipe).")
+@click.option("--schedule", type=click.Choice(SCHEDULES),
+              help="Learning rate: constant, or cosine-decayed to 0 (default: the model's recipe).")
 @click.option("--seed", type=int, help="Random seed (default 0); a seeded run is reproducible.")
 @click.option("--precision", type=click.Choice(PRECISIONS), help="Keras dtype policy (default float32).")
 @click.option("--output-dir", type=click.Path(file_okay=False),
@@ -185,8 +201,8 @@ def summary(models, compare, input_shape, classes):
 @click.option("--resume", "resume_dir", type=click.Path(),
               help="Continue the run in RUN_DIR after its last finished epoch.")
 @user_errors
-def train(model, dataset, epochs, batch_size, lr, seed, precision, output_dir, data_dir, limit,
-          cell, model_args, resume_dir):
+def train(model, dataset, epochs, batch_size, lr, schedule, seed, precision, output_dir, data_dir,
+          limit, cell, model_args, resume_dir):
     """Train MODEL and write a run directory (config, history, checkpoints, metrics, curves).
 
     \b
@@ -209,8 +225,9 @@ def train(model, dataset, epochs, batch_size, lr, seed, precision, output_dir, d
         if not model:
             raise click.UsageError("give a MODEL to train, or --resume RUN_DIR")
         config = training.resolve_config(model, dataset=dataset, epochs=epochs,
-                                         batch_size=batch_size, lr=lr, seed=seed,
-                                         precision=precision, data_dir=data_dir, limit=limit,
+                                         batch_size=batch_size, lr=lr, schedule=schedule,
+                                         seed=seed, precision=precision, data_dir=data_dir,
+                                         limit=limit,
                                          model_kwargs={**model_args, "cell": cell})
         run_dir = pathlib.Path(output_dir) if output_dir else training.default_run_dir(config)
         click.echo(f"Training {config.model} on {config.dataset} ({config.backend}) -> {run_dir}")

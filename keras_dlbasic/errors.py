@@ -17,6 +17,20 @@ class ModelArgumentError(DLBasicError, ValueError):
     """A builder argument (input shape, classes, ...) the model cannot take."""
 
 
+def check_positive_ints(owner, **values):
+    """Raise ``ModelArgumentError`` unless each value is a positive int, or a non-empty
+    tuple/list of them (``bool`` is not an int here).
+
+    ``owner`` (a model or layer name) starts the message, which repeats the bad value:
+    ``"vgg16: fc_units must be a positive integer; got fc_units=0"``.
+    """
+    for arg, value in values.items():
+        items = value if isinstance(value, (tuple, list)) else [value]
+        if not items or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in items):
+            what = "positive integers" if isinstance(value, (tuple, list)) else "a positive integer"
+            raise ModelArgumentError(f"{owner}: {arg} must be {what}; got {arg}={value!r}")
+
+
 class MissingDependencyError(DLBasicError, ImportError):
     """An optional package is not installed; the message names the extra."""
 

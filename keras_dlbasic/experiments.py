@@ -95,18 +95,18 @@ class TrainingCurve:
 
 
 def degradation_experiment(output_dir, models=DEGRADATION_MODELS, epochs=None, batch_size=None,
-                           lr=None, verbose=0, **options):
+                           lr=None, schedule=None, verbose=0, **options):
     """Train ``models`` with one shared recipe; their per-epoch training losses.
 
     Every model trains with the same epochs, batch size and learning rate
-    (the first model's recipe unless given), so that only the architecture
+    schedule (the first model's recipe unless given), so that only the architecture
     differs. Runs go to ``output_dir/<model>`` through ``train_or_resume``,
     so an interrupted or shorter experiment continues where it stopped.
 
     Args:
         output_dir: parent directory of the run directories.
         models: registered model names.
-        epochs, batch_size, lr: shared training options.
+        epochs, batch_size, lr, schedule: shared training options.
         verbose: passed to ``keras.Model.fit``.
         **options: other ``resolve_config`` options (``dataset``, ``seed``, ``limit``, ...).
 
@@ -115,8 +115,9 @@ def degradation_experiment(output_dir, models=DEGRADATION_MODELS, epochs=None, b
     """
     if not models:
         raise ModelArgumentError("degradation_experiment needs at least one model")
-    reference = resolve_config(models[0], epochs=epochs, batch_size=batch_size, lr=lr, **options)
-    shared = {"epochs": reference.epochs, "batch_size": reference.batch_size, "lr": reference.lr}
+    reference = resolve_config(models[0], epochs=epochs, batch_size=batch_size, lr=lr,
+                               schedule=schedule, **options)
+    shared = {field: getattr(reference, field) for field in ("epochs", "batch_size", "lr", "schedule")}
     curves = {}
     for name in models:
         config = resolve_config(name, **shared, **options)

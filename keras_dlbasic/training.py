@@ -30,7 +30,8 @@ from keras_dlbasic.io import atomic_path, read_csv, read_json, write_csv, write_
 from keras_dlbasic.registry import get_model, load_model, model_info
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-DEFAULT_RECIPE = {"epochs": 3, "batch_size": 32, "lr": 1e-3}
+SCHEDULES = ("constant", "cosine")
+DEFAULT_RECIPE = {"epochs": 3, "batch_size": 32, "lr": 1e-3, "schedule": "constant"}
 
 
 @dataclasses.dataclass
@@ -40,6 +41,7 @@ class TrainConfig:
     epochs: int
     batch_size: int
     lr: float
+    schedule: str = "constant"
     seed: int = 0
     precision: str = "float32"
     data_dir: str = None
@@ -48,8 +50,8 @@ class TrainConfig:
     model_kwargs: dict = dataclasses.field(default_factory=dict)
 
 
-def resolve_config(model, dataset=None, epochs=None, batch_size=None, lr=None, seed=None,
-                   precision=None, data_dir=None, limit=None, model_kwargs=None):
+def resolve_config(model, dataset=None, epochs=None, batch_size=None, lr=None, schedule=None,
+                   seed=None, precision=None, data_dir=None, limit=None, model_kwargs=None):
     """Fill unset options from the model's recipe (for that dataset) and validate them.
 
     Precedence: the options given here, then the model's ``dataset_recipes``
@@ -65,6 +67,7 @@ def resolve_config(model, dataset=None, epochs=None, batch_size=None, lr=None, s
         epochs=recipe["epochs"] if epochs is None else epochs,
         batch_size=recipe["batch_size"] if batch_size is None else batch_size,
         lr=recipe["lr"] if lr is None else lr,
+        schedule=schedule or recipe["schedule"],
         seed=0 if seed is None else seed,
         precision=precision or "float32",
         data_dir=data_dir,
@@ -80,6 +83,10 @@ def resolve_config(model, dataset=None, epochs=None, batch_size=None, lr=None, s
         raise ModelArgumentError(f"limit must be at least 1; got {config.limit}")
     if not config.lr > 0:
         raise ModelArgumentError(f"lr must be positive; got {config.lr}")
+    if config.schedule not in SCHEDULES:
+        raise ModelArgumentError(
+            f"unknown schedule '{config.schedule}'; choose one of {', '.join(SCHEDULES)}"
+        )
     if config.precision not in PRECISIONS:
         raise ModelArgumentError(
             f"unknown precision '{config.precision}'; choose one of {', '.join(PRECISIONS)}"
@@ -156,8 +163,23 @@ def save_model(model, path):
         model.save(tmp)
 
 
+def learning_rate(config, train_examples):
+    """Adam's learning rate for a run: ``config.lr`` throughout (``"constant"``), or
+    ``"cosine"``: decayed from ``config.lr`` to 0 over all the run's steps along
+    half a cosine (Loshchilov & Hutter 2017, without restarts), as torchvision's
+    reference recipes do. The step count is saved with the optimizer, so a
+    resumed run continues the same curve.
+    """
+    if config.schedule == "constant":
+        return config.lr
+    steps = config.epochs * math.ceil(train_examples / config.batch_size)
+    return keras.optimizers.schedules.CosineDecay(config.lr, decay_steps=steps)
+
+
 def compile_for_task(model, kind, lr):
     """Compile ``model`` with the loss and metrics of a dataset ``kind``.
+
+    ``lr`` is a float or a ``keras.optimizers.schedules`` schedule.
 
     * classification: cross-entropy, accuracy;
     * regression: mean squared error (the loss), mean absolute error;
@@ -283,18 +305,19 @@ def _fit(config, run_dir, state, verbose):
         keras.utils.set_random_seed(config.seed)
         data = prepare_data(config)
         epochs_done = state["epochs_done"] if state else 0
+        lr = learning_rate(config, len(data.y_train))
         if state:
             # Weights and optimizer state come from last.keras, the optimizer class does
             # not: keras 3.15 would rebuild the saving backend's optimizer (a torch Adam
             # cannot update TensorFlow variables), so compile afresh and load into it.
             model = load_model(run_dir / "last.keras", compile=False)
-            compile_for_task(model, data.kind, config.lr)
+            compile_for_task(model, data.kind, lr)
             model.optimizer.build(model.trainable_variables)
             model.load_weights(run_dir / "last.keras")
             history = read_csv(run_dir / "history.csv")[:epochs_done]
         else:
             model = get_model(config.model, **{**builder_kwargs(data), **config.model_kwargs})
-            compile_for_task(model, data.kind, config.lr)
+            compile_for_task(model, data.kind, lr)
             history = []
             # Only now, with data and model known to work, does the run directory appear.
             run_dir.mkdir(parents=True, exist_ok=True)

@@ -7,9 +7,22 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import tempfile  # noqa: E402
+
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+if keras.backend.backend() == "jax":
+    # XLA's compilation cache, kept for this session only: a cloned or reloaded model
+    # compiles to the same program as its original, and a cache hit saves the compile
+    # (about 75% of a ResNet-56 predict call on a 2-core CPU).
+    import jax
+
+    _JAX_CACHE = tempfile.TemporaryDirectory(prefix="dlbasic-jax-cache-")
+    jax.config.update("jax_compilation_cache_dir", _JAX_CACHE.name)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
 
 
 @pytest.fixture(autouse=True)

@@ -1,9 +1,14 @@
-"""AlexNet: torchvision's and the paper's parameter counts, the two-GPU split, MACs."""
+"""AlexNet: torchvision's and the paper's parameter counts, the two-GPU split, MACs,
+the paper's crops and flips."""
 import math
 
 import keras
+import numpy as np
 import pytest
 
+from conftest import predict, to_numpy
+
+from keras_dlbasic import load_model
 from keras_dlbasic.accounting import conv_params, dense_params, model_stats
 from keras_dlbasic.errors import ModelArgumentError
 from keras_dlbasic.models import alexnet
@@ -65,3 +70,32 @@ def test_errors_repeat_the_bad_value():
     with pytest.raises(ModelArgumentError, match=r"\(63, 192"):
         alexnet.alexnet(filters=(63, 192, 384, 256, 256), groups=2)
     assert alexnet.alexnet(include_top=False, pooling="max").output_shape == (None, 256)
+
+
+def test_augmentation_crops_and_flips_each_image_and_is_identity_at_inference(tmp_path):
+    small = {"input_shape": (32, 32, 3), "classes": 10, "fc_units": 16, "filters": (8, 8, 8, 8, 8),
+             "conv1_padding": 18}
+    plain, augmented = alexnet.alexnet(**small), alexnet.alexnet(augment=("crop", "flip"), **small)
+    assert augmented.count_params() == plain.count_params()
+    augmented.set_weights(plain.get_weights())
+    rng = np.random.default_rng(0)
+    x = (0.1 + rng.random((8, 32, 32, 3))).astype("float32")
+    np.testing.assert_allclose(predict(augmented, x), predict(plain, x), atol=1e-6)
+    augmented.save(tmp_path / "alexnet.keras")
+    np.testing.assert_array_equal(predict(load_model(tmp_path / "alexnet.keras"), x),
+                                  predict(augmented, x))
+
+    # Training mode: every output is the image shifted by at most 32/16 = 2 pixels
+    # each way (zeros fill in), then maybe mirrored; the draws differ per image.
+    image = np.repeat(x[:1], 8, axis=0)
+    front = keras.Model(augmented.input, augmented.get_layer("random_flip").output)
+    out = to_numpy(front(image, training=True))
+    padded = np.pad(image[0], ((2, 2), (2, 2), (0, 0)))
+    windows = [padded[i:i + 32, j:j + 32] for i in range(5) for j in range(5)]
+    candidates = windows + [w[:, ::-1] for w in windows]
+    matches = [[k for k, c in enumerate(candidates) if np.allclose(o, c)] for o in out]
+    assert all(matches), "an output is not a shifted (and flipped) copy of the image"
+    assert len({m[0] for m in matches}) > 1, "all images got the same crop and flip"
+    for bad in ("crop", True, ["rotate"]):
+        with pytest.raises(ModelArgumentError, match="augment must be a list of crop and/or flip"):
+            alexnet.alexnet(augment=bad)

@@ -32,6 +32,21 @@ def test_help_version_and_list_do_not_import_keras():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_cli_choices_match_the_trainer():
+    from keras_dlbasic import training
+    from keras_dlbasic.cli import main as cli
+
+    assert (cli.PRECISIONS, cli.SCHEDULES) == (training.PRECISIONS, training.SCHEDULES)
+
+
+def test_info_shows_the_training_recipe(run):
+    result = run("info", "resnet20")
+    assert result.exit_code == 0
+    assert "recipe:     10 epochs, batch 64, Adam lr 0.002, cosine schedule" in result.output
+    result = run("info", "lstm")
+    assert "on adding_problem: 20 epochs, batch 64, Adam lr 0.01, units=32" in result.output
+
+
 def test_version(run):
     assert run("--version").output.strip() == f"dlbasic, version {__version__}"
 

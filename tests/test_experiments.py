@@ -40,6 +40,8 @@ def test_degradation_experiment_trains_resumes_and_refuses_other_runs(tmp_path):
 
     with pytest.raises(DLBasicError, match=r"different run \(lr: 0.001 there, 0.1 here"):
         degradation_experiment(tmp_path, lr=0.1, **options)
+    with pytest.raises(DLBasicError, match=r"schedule: 'constant' there, 'cosine' here"):
+        degradation_experiment(tmp_path, schedule="cosine", **options)
 
     longer = degradation_experiment(tmp_path, **{**options, "epochs": 2})["cnn"]  # resumed
     assert longer.loss[0] == curve.loss[0] and len(longer.loss) == 2

@@ -2,10 +2,7 @@
 
 The parameter count is checked on every model's default configuration, built
 without drawing weights. Small instances (``ModelSpec.test_kwargs``), built
-once per model, keep forward, training and saving fast. On JAX those run for
-one model per family (``FAMILIES``): JAX compiles every new network, and the
-whole zoo would take most of an hour on a 2-core CPU; the variants differ
-from their family's model only in depth and width integers.
+once per model, keep forward, training and saving fast on every backend.
 """
 import functools
 
@@ -13,12 +10,12 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import FAMILIES, predict, random_batch
+from conftest import predict, random_batch
 from keras_dlbasic import get_model, list_models, load_model, model_info
+from keras_dlbasic.errors import ModelArgumentError
 from keras_dlbasic.registry import shapes_only
 
 MODELS = list_models()
-ZOO = FAMILIES if keras.backend.backend() == "jax" else MODELS
 
 
 @functools.lru_cache(maxsize=None)
@@ -28,6 +25,12 @@ def small_model(name):
     return get_model(name, **model_info(name).test_kwargs)
 
 
+def copy_of(model):
+    clone = model.__class__.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    return clone
+
+
 @pytest.mark.parametrize("name", MODELS)
 def test_parameter_count_matches_reference(name):
     with shapes_only():
@@ -35,7 +38,29 @@ def test_parameter_count_matches_reference(name):
     assert model.count_params() == model_info(name).reference_params
 
 
-@pytest.mark.parametrize("name", ZOO)
+@pytest.mark.parametrize("name", [n for n in MODELS if model_info(n).min_input_size])
+def test_min_input_size_is_the_builders_limit(name):
+    """The trainer resizes small images up to ``min_input_size``: at that size the last
+    feature map is 1x1, and one pixel less is refused with a one-line error."""
+    size = model_info(name).min_input_size
+    with shapes_only():
+        features = get_model(name, input_shape=(size, size, 3), include_top=False)
+        assert features.output_shape[1:3] == (1, 1)
+        with pytest.raises(ModelArgumentError, match=f"at least {size}x{size}"):
+            get_model(name, input_shape=(size - 1, size - 1, 3))
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in MODELS if n.startswith(("resnet", "plain", "densenet")) or n.endswith("_bn")]
+)
+def test_batch_norm_uses_pytorch_defaults(name):
+    """Momentum 0.9 (PyTorch's 0.1) and epsilon 1e-5, as in the reference implementations."""
+    norms = [l for l in small_model(name)._flatten_layers()
+             if isinstance(l, keras.layers.BatchNormalization)]
+    assert norms and all(l.momentum == 0.9 and l.epsilon == 1e-5 for l in norms)
+
+
+@pytest.mark.parametrize("name", MODELS)
 def test_forward_shape_and_finite(name):
     model = small_model(name)
     x, labels = random_batch(model, batch=3)
@@ -44,16 +69,14 @@ def test_forward_shape_and_finite(name):
     assert np.all(np.isfinite(y))
 
 
-@pytest.mark.parametrize("name", ZOO)
+@pytest.mark.parametrize("name", MODELS)
 def test_config_round_trip(name):
     model = small_model(name)
-    clone = model.__class__.from_config(model.get_config())
-    clone.set_weights(model.get_weights())
     x, _ = random_batch(model)
-    np.testing.assert_allclose(predict(clone, x), predict(model, x), atol=1e-6)
+    np.testing.assert_allclose(predict(copy_of(model), x), predict(model, x), atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ZOO)
+@pytest.mark.parametrize("name", MODELS)
 def test_keras_file_round_trip(name, tmp_path):
     model = small_model(name)
     path = tmp_path / f"{name}.keras"
@@ -63,16 +86,16 @@ def test_keras_file_round_trip(name, tmp_path):
     np.testing.assert_array_equal(predict(reloaded, x), predict(model, x))
 
 
-@pytest.mark.parametrize("name", ZOO)
+@pytest.mark.parametrize("name", MODELS)
 def test_training_steps_lower_the_loss(name):
     """Three Adam steps at the recipe's learning rate on one fixed batch lower the loss.
 
     Each loss is the training-mode loss before that step's update, so batch
     norm behaves the same way in all three; dropout is switched off so that
-    only the updates change the loss. Runs after the tests that share
-    ``small_model``, since it changes the weights.
+    only the updates change the loss. A copy trains, so the shared
+    ``small_model`` keeps its weights whatever order the tests run in.
     """
-    model = small_model(name)
+    model = copy_of(small_model(name))
     for layer in model._flatten_layers():
         if isinstance(layer, keras.layers.Dropout):
             layer.rate = 0.0

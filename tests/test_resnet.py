@@ -1,5 +1,6 @@
 """ResNet: exact parameter counts, MACs against torchvision, plain vs residual."""
 import keras
+import numpy as np
 import pytest
 
 from keras_dlbasic.accounting import model_stats
@@ -58,6 +59,25 @@ def test_zero_pad_shortcut_keeps_input_and_zeros():
     out, before = keras.ops.convert_to_numpy(shortcut(x)), keras.ops.convert_to_numpy(features(x))
     assert out.shape == (1, 16, 16, 32)
     assert (out[..., :16] == before[:, ::2, ::2, :]).all() and (out[..., 16:] == 0).all()
+
+
+@pytest.mark.parametrize("zero_init", [True, False])
+def test_zero_init_residual_starts_blocks_as_identity(zero_init):
+    """torchvision's ``zero_init_residual``: the last BN scale of each residual branch is 0,
+    so an untrained block passes its input through: relu(x + 0) = x for x >= 0."""
+    model = resnet.resnet20(zero_init_residual=zero_init)
+    zero_scales = [l.name for l in model.layers if isinstance(l, keras.layers.BatchNormalization)
+                   and not np.any(keras.ops.convert_to_numpy(l.gamma))]
+    blocks = [f"conv{s}_block{b}" for s in (2, 3, 4) for b in (1, 2, 3)]
+    assert zero_scales == ([f"{b}_2_bn" for b in blocks] if zero_init else [])
+    probe = keras.Model(model.input, [model.get_layer("conv1_relu").output,
+                                      model.get_layer("conv2_block3_out").output])
+    stem, stage = (keras.ops.convert_to_numpy(t) for t in probe(np.random.rand(2, 32, 32, 3)))
+    assert np.array_equal(stem, stage) == zero_init
+    # Plain nets have no branch to zero.
+    plain = resnet.plain20()
+    assert all(np.all(keras.ops.convert_to_numpy(l.gamma)) for l in plain.layers
+               if isinstance(l, keras.layers.BatchNormalization))
 
 
 def test_channels_first_same_count():

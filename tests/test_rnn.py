@@ -17,6 +17,9 @@ def test_param_formula_matches_keras(kind, input_dim, units):
     layer = LAYERS[kind](units)
     layer.build((None, None, input_dim))
     assert rnn_param_formula(kind, input_dim, units) == layer.count_params()
+    # The printed formula says the same: evaluate its text.
+    text = rnn_param_formula(kind, input_dim, units, as_text=True)
+    assert eval(text.replace("·", "*")) == layer.count_params()
 
 
 def test_gru_needs_fewer_parameters_than_lstm():

@@ -25,6 +25,8 @@ def test_resolve_config_reads_recipe_and_validates():
     assert config.backend == keras.backend.backend()
     with pytest.raises(ModelArgumentError, match="epochs must be at least 1"):
         training.resolve_config("cnn", epochs=0)
+    with pytest.raises(ModelArgumentError, match="unknown schedule 'step'"):
+        training.resolve_config("cnn", schedule="step")
     with pytest.raises(ModelArgumentError, match="unknown precision 'fp8'"):
         training.resolve_config("cnn", precision="fp8")
     with pytest.raises(DLBasicError, match="unknown dataset"):
@@ -70,7 +72,8 @@ def test_bad_input_shape_leaves_no_run_directory(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_crash_mid_epoch_then_resume(tmp_path, monkeypatch):
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_crash_mid_epoch_then_resume(tmp_path, monkeypatch, schedule):
     run = tmp_path / "run"
     original = training.RunRecorder.on_train_batch_end
 
@@ -81,7 +84,7 @@ def test_crash_mid_epoch_then_resume(tmp_path, monkeypatch):
 
     monkeypatch.setattr(training.RunRecorder, "on_train_batch_end", crash_in_second_epoch)
     with pytest.raises(KeyboardInterrupt):
-        training.train(quick_config(epochs=3), run, verbose=0)
+        training.train(quick_config(epochs=3, schedule=schedule), run, verbose=0)
     assert read_json(run / "state.json")["epochs_done"] == 1
     assert len(read_csv(run / "history.csv")) == 1
     assert not [p for p in run.iterdir() if "partial" in p.name]
@@ -91,6 +94,12 @@ def test_crash_mid_epoch_then_resume(tmp_path, monkeypatch):
     metrics = training.resume(run, verbose=0)
     assert [row["epoch"] for row in read_csv(run / "history.csv")] == [0, 1, 2]
     assert metrics["epochs"] == 3
+    # The optimizer's step count survives the crash: 3 epochs of 160 / 32 = 5 steps, and
+    # the cosine schedule ends at 0 on the run's last step.
+    optimizer = keras.saving.load_model(run / "last.keras").optimizer
+    assert int(optimizer.iterations) == 15
+    final_lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    assert final_lr == pytest.approx(0.0 if schedule == "cosine" else 1e-3, abs=1e-9)
 
 
 def test_resume_of_missing_run_is_an_error(tmp_path):
@@ -160,3 +169,18 @@ def test_recurrent_model_trains_on_imdb_word_ids(tmp_path, monkeypatch):
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
     model = training.load_model(tmp_path / "run" / "best.keras")
     assert model.get_layer("embedding").input_dim == tfds_loader.TEXT_VOCABULARY
+
+
+def test_image_model_trains_on_digits_resized_to_its_minimum(tmp_path):
+    """AlexNet needs 63x63: the 28x28 digits are resized, and the recipe's random crops
+    train inside the model (flips only on CIFAR-10)."""
+    config = training.resolve_config("alexnet", epochs=1, limit=64, batch_size=32,
+                                     model_kwargs={"fc_units": 16, "filters": [8, 8, 8, 8, 8]})
+    assert config.model_kwargs["augment"] == ["crop"]
+    cifar = training.resolve_config("alexnet", dataset="cifar10")
+    assert cifar.model_kwargs["augment"] == ["crop", "flip"]
+    metrics = training.train(config, tmp_path / "run", verbose=0)
+    model = keras.saving.load_model(tmp_path / "run" / "best.keras")
+    assert model.input_shape[1:3] == (63, 63)
+    assert "random_crop" in {layer.name for layer in model.layers}
+    assert np.isfinite(metrics["test_loss"])

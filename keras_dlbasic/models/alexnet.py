@@ -19,11 +19,21 @@ What this file holds: ``alexnet``, the builder, and two variants:
 
 The paper's local response normalisation has no weights and no Keras layer;
 it is left out, as in torchvision.
+
+The paper's data augmentation (Sec. 4.1), ``augment=("crop", "flip")``: random
+224x224 crops of 256x256 images, i.e. shifts of up to 1/16 of the side each
+way, and horizontal reflections. Both are Keras preprocessing layers at the
+model's input, drawn per image while training and the identity at inference,
+so a saved model needs no separate pipeline. The crop is written as
+``RandomTranslation`` with zero fill: a random crop of a zero-padded image of
+the same size, which keeps the input size fixed. The training recipe crops
+the bundled digits but does not mirror them: a mirrored 2, 3 or 7 is not a
+digit (on CIFAR-10 it uses both, as the paper).
 """
 import keras
 from keras import layers
 
-from keras_dlbasic.errors import ModelArgumentError
+from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
 from keras_dlbasic.models.common import check_head_args, global_pool, image_input_shape, predictions
 
 TORCHVISION_FILTERS = (64, 192, 384, 256, 256)
@@ -40,12 +50,26 @@ def _min_size(conv1_padding):
     return (side - 1) * 4 + 11 - 2 * conv1_padding
 
 
+AUGMENTATIONS = ("crop", "flip")
+
+
+def augmentation(x, augment, shift=1 / 16):
+    """The paper's random crops (shifts of up to ``shift`` of the side) and/or flips."""
+    if "crop" in augment:
+        x = layers.RandomTranslation(shift, shift, fill_mode="constant", interpolation="nearest",
+                                     name="random_crop")(x)
+    if "flip" in augment:
+        x = layers.RandomFlip("horizontal", name="random_flip")(x)
+    return x
+
+
 def alexnet(
     filters=TORCHVISION_FILTERS,
     groups=1,
     conv1_padding=2,
     fc_units=4096,
     dropout=0.5,
+    augment=(),
     include_top=True,
     input_shape=None,
     classes=1000,
@@ -64,6 +88,8 @@ def alexnet(
             0 in the paper, whose 227x227 inputs give the same 55x55 map).
         fc_units: width of fc6 and fc7 (4096).
         dropout: dropout rate before fc6 and fc7.
+        augment: any of ``"crop"`` and ``"flip"``: random crops and horizontal
+            flips of each training image (no weights; the identity at inference).
         include_top, input_shape, classes, pooling, classifier_activation:
             the Keras-applications head contract.
         name: model name.
@@ -82,12 +108,16 @@ def alexnet(
             raise ModelArgumentError(
                 f"{name}: groups=2 needs even channels around conv{index}; got filters={filters!r}"
             )
-    if isinstance(fc_units, bool) or not isinstance(fc_units, int) or fc_units < 1:
-        raise ModelArgumentError(f"{name}: fc_units must be a positive integer; got {fc_units!r}")
+    check_positive_ints(name, fc_units=fc_units)
+    if not isinstance(augment, (list, tuple)) or not set(augment) <= set(AUGMENTATIONS):
+        raise ModelArgumentError(
+            f"{name}: augment must be a list of {' and/or '.join(AUGMENTATIONS)}; got {augment!r}"
+        )
     input_shape = image_input_shape(input_shape, (224, 224), 3, _min_size(conv1_padding), name)
 
     inputs = keras.Input(shape=input_shape, name="image")
-    x = layers.ZeroPadding2D(conv1_padding, name="conv1_pad")(inputs)
+    x = augmentation(inputs, augment)
+    x = layers.ZeroPadding2D(conv1_padding, name="conv1_pad")(x)
     for index, width in enumerate(filters, start=1):
         kernel, stride, grouped = CONVS[index]
         x = layers.Conv2D(

@@ -1,7 +1,7 @@
 """Helpers shared by the image-model builders."""
 import keras
 
-from keras_dlbasic.errors import ModelArgumentError
+from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
 
 
 def image_input_shape(input_shape, default_size, channels, min_size, model_name):
@@ -41,10 +41,24 @@ def channel_axis():
     return -1 if keras.config.image_data_format() == "channels_last" else 1
 
 
+def bn(x, name, gamma_initializer="ones"):
+    """BatchNorm over the channel axis with PyTorch's defaults: momentum 0.9, epsilon 1e-5.
+
+    PyTorch's ``momentum=0.1`` weights the new batch, i.e. Keras ``momentum=0.9``.
+    Keras' own 0.99 lets the moving statistics lag the weights in short runs: on
+    the bundled 3,500 digits ResNet-20 then tested at 58-70% after 10 epochs
+    (train accuracy 99%, 97% with batch statistics). With the same epsilon, the
+    torchvision-equal ResNets, DenseNets and VGG-BNs also normalise as torchvision's.
+    """
+    return keras.layers.BatchNormalization(
+        axis=channel_axis(), momentum=0.9, epsilon=1e-5,
+        gamma_initializer=gamma_initializer, name=name,
+    )(x)
+
+
 def check_head_args(model_name, classes, pooling):
     """Validate the classifier-head arguments shared by every image classifier."""
-    if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
-        raise ModelArgumentError(f"{model_name}: classes must be a positive integer; got {classes!r}")
+    check_positive_ints(model_name, classes=classes)
     if pooling not in (None, "avg", "max"):
         raise ModelArgumentError(
             f"{model_name}: pooling must be None, 'avg' or 'max'; got {pooling!r}"

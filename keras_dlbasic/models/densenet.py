@@ -23,14 +23,16 @@ What this file holds:
 import keras
 from keras import layers
 
-from keras_dlbasic.errors import ModelArgumentError
-from keras_dlbasic.models.common import channel_axis, check_head_args, classifier_head, image_input_shape
+from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
+from keras_dlbasic.models.common import (
+    bn, channel_axis, check_head_args, classifier_head, image_input_shape,
+)
 
 # --- Blocks -----------------------------------------------------------------------
 
 
 def bn_relu(x, name):
-    x = layers.BatchNormalization(axis=channel_axis(), epsilon=1e-5, name=f"{name}_bn")(x)
+    x = bn(x, f"{name}_bn")
     return layers.Activation("relu", name=f"{name}_relu")(x)
 
 
@@ -103,10 +105,7 @@ def densenet(
         to (batch, 1000) through 7x7x1024 features.
     """
     check_head_args(name, classes, pooling)
-    if not blocks or any(not isinstance(n, int) or n < 1 for n in blocks):
-        raise ModelArgumentError(f"{name}: blocks must be positive integers; got {blocks!r}")
-    if not isinstance(growth_rate, int) or growth_rate < 1:
-        raise ModelArgumentError(f"{name}: growth_rate must be a positive integer; got {growth_rate!r}")
+    check_positive_ints(name, blocks=blocks, growth_rate=growth_rate)
     if not 0 < compression <= 1:
         raise ModelArgumentError(f"{name}: compression must be in (0, 1]; got {compression!r}")
     downsamplings = len(blocks) - 1 + (0 if cifar else 2)

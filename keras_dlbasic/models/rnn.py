@@ -26,7 +26,7 @@ import numpy as np
 from keras import layers, ops
 
 from keras_dlbasic.data.synthetic import hard_sequence_variants
-from keras_dlbasic.errors import ModelArgumentError
+from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
 from keras_dlbasic.layers.recurrent import GRUCell, LSTMCell, SimpleRNNCell
 
 # kind -> (keras layer, from-equation cell, weight blocks)
@@ -37,13 +37,15 @@ _KINDS = {
 }
 
 
-def rnn_param_formula(kind, input_dim, units, reset_after=True):
+def rnn_param_formula(kind, input_dim, units, reset_after=True, as_text=False):
     """Parameters of one recurrent layer, from the equations.
 
     * rnn: (input + units)·units + units
     * lstm: 4·((input + units)·units + units)     — gates i, f, c, o
     * gru: 3·((input + units)·units + 2·units)    — gates z, r, h; ``reset_after``
       keeps separate input and recurrent biases (3·units fewer without it)
+
+    With ``as_text`` the formula itself, e.g. ``"4·((28+128)·128 + 128)"``.
     """
     if kind not in _KINDS:
         raise ModelArgumentError(
@@ -51,6 +53,9 @@ def rnn_param_formula(kind, input_dim, units, reset_after=True):
         )
     blocks = _KINDS[kind][2]
     biases = 2 if kind == "gru" and reset_after else 1
+    if as_text:
+        block = f"({input_dim}+{units})·{units} + {'2·' if biases == 2 else ''}{units}"
+        return block if blocks == 1 else f"{blocks}·({block})"
     return blocks * ((input_dim + units) * units + biases * units)
 
 
@@ -108,11 +113,7 @@ def recurrent_classifier(
         )
     if cell not in ("keras", "scratch"):
         raise ModelArgumentError(f"cell must be 'keras' or 'scratch'; got cell={cell!r}")
-    for arg, value in (("units", units), ("num_layers", num_layers)):
-        if not isinstance(value, int) or value < 1:
-            raise ModelArgumentError(
-                f"{kind}: {arg} must be a positive integer; got {arg}={value!r}"
-            )
+    check_positive_ints(kind, units=units, num_layers=num_layers)
     name = name or kind
     if input_shape is None:
         input_shape = (None,) if vocab_size else (28, 28)

@@ -24,7 +24,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from keras_dlbasic.errors import ModelArgumentError
+from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
 from keras_dlbasic.layers.attention import (
     MultiHeadAttention,
     SinusoidalPositionalEncoding,
@@ -62,9 +62,7 @@ class SharedEmbedding(keras.layers.Layer):
 
     def __init__(self, vocab_size, d_model, embeddings_initializer=None, **kwargs):
         super().__init__(**kwargs)
-        for arg, value in (("vocab_size", vocab_size), ("d_model", d_model)):
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{arg} must be a positive integer; got {arg}={value!r}")
+        check_positive_ints(self.name, vocab_size=vocab_size, d_model=d_model)
         self.vocab_size = vocab_size
         self.d_model = d_model
         self.embeddings_initializer = keras.initializers.get(
@@ -126,9 +124,7 @@ class _TransformerLayer(keras.layers.Layer):
     def __init__(self, d_model, num_heads, d_ff, dropout=0.1, use_fused=True, epsilon=1e-6,
                  **kwargs):
         super().__init__(**kwargs)
-        for arg, value in (("d_model", d_model), ("num_heads", num_heads), ("d_ff", d_ff)):
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{arg} must be a positive integer; got {arg}={value!r}")
+        check_positive_ints(self.name, d_model=d_model, num_heads=num_heads, d_ff=d_ff)
         if d_model % num_heads:
             raise ValueError(f"d_model={d_model} is not divisible by num_heads={num_heads}")
         if not 0 <= dropout < 1:
@@ -296,11 +292,7 @@ def transformer_param_formula(vocab_size, d_model, d_ff, encoder_layers, decoder
 def _check_sizes(name, d_model, num_heads, **values):
     """Positive integer sizes, and a ``d_model`` that is even (sinusoidal positions
     pair sin and cos) and splits evenly over the heads."""
-    for arg, value in dict(d_model=d_model, num_heads=num_heads, **values).items():
-        if not isinstance(value, int) or value < 1:
-            raise ModelArgumentError(
-                f"{name}: {arg} must be a positive integer; got {arg}={value!r}"
-            )
+    check_positive_ints(name, d_model=d_model, num_heads=num_heads, **values)
     if d_model % num_heads or d_model % 2:
         raise ModelArgumentError(
             f"{name}: d_model must be even and divisible by num_heads; "

@@ -26,9 +26,9 @@ paper: its size follows the input size.
 import keras
 from keras import layers
 
-from keras_dlbasic.errors import ModelArgumentError
+from keras_dlbasic.errors import check_positive_ints
 from keras_dlbasic.models.common import (
-    channel_axis,
+    bn,
     check_head_args,
     global_pool,
     image_input_shape,
@@ -50,7 +50,7 @@ def vgg_stage(x, convs, filters, batch_norm=False, name=None):
             activation=None if batch_norm else "relu", name=conv_name,
         )(x)
         if batch_norm:
-            x = layers.BatchNormalization(axis=channel_axis(), epsilon=1e-5, name=f"{conv_name}_bn")(x)
+            x = bn(x, f"{conv_name}_bn")
             x = layers.Activation("relu", name=f"{conv_name}_relu")(x)
     return layers.MaxPooling2D(2, strides=2, name=f"{name}_pool")(x)
 
@@ -86,10 +86,7 @@ def vgg(
         through (batch, 7, 7, 512) features to (batch, 1000).
     """
     check_head_args(name, classes, pooling)
-    if not stage_convs or any(not isinstance(n, int) or n < 1 for n in stage_convs):
-        raise ModelArgumentError(f"{name}: stage_convs must be positive integers; got {stage_convs!r}")
-    if isinstance(fc_units, bool) or not isinstance(fc_units, int) or fc_units < 1:
-        raise ModelArgumentError(f"{name}: fc_units must be a positive integer; got {fc_units!r}")
+    check_positive_ints(name, stage_convs=stage_convs, fc_units=fc_units)
     input_shape = image_input_shape(input_shape, (224, 224), 3, 2 ** len(stage_convs), name)
 
     inputs = keras.Input(shape=input_shape, name="image")
