@@ -16,15 +16,13 @@ import pathlib
 import click
 
 from keras_dlbasic import __version__
-from keras_dlbasic.backend import BACKENDS, use_backend
+from keras_dlbasic.backend import BACKENDS, import_keras_quietly, use_backend
 from keras_dlbasic.errors import DLBasicError
+from keras_dlbasic.recipe import PRECISIONS, SCHEDULES
 from keras_dlbasic.registry import list_models, model_info
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 FORMATS = ("savedmodel", "onnx")
-# training.PRECISIONS and training.SCHEDULES, repeated so that --help never imports keras.
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-SCHEDULES = ("constant", "cosine")
 
 
 def user_errors(command):
@@ -88,7 +86,7 @@ def list_command(pattern, chapter, markdown):
     """List registered models, optionally filtered by a glob PATTERN (e.g. 'resnet*')."""
     from keras_dlbasic.summary import format_markdown, format_table
 
-    headers = ["Model", "Ch", "Task", "Input", "Params", "Default data", "Paper"]
+    headers = ["Model", "Ch", "Tasks", "Input", "Params", "Default data", "Paper"]
     rows = [spec_row(model_info(name), markdown) for name in list_models(pattern, chapter)]
     if markdown:
         click.echo(format_markdown(headers, rows))
@@ -99,7 +97,7 @@ def list_command(pattern, chapter, markdown):
 def spec_row(spec, link=False):
     alias = f" ({', '.join(spec.aliases)})" if spec.aliases else ""
     paper = f"{spec.paper.authors.split(',')[0]} {spec.paper.year}"
-    return [spec.name + alias, spec.chapter, spec.task, input_text(spec.input_shape),
+    return [spec.name + alias, spec.chapter, ", ".join(spec.tasks), input_text(spec.input_shape),
             f"{spec.reference_params:,}", spec.dataset,
             f"[{paper}]({spec.paper.url})" if link else paper]
 
@@ -132,26 +130,16 @@ def info(model):
     """Show a model's paper, defaults and reference figures."""
     spec = model_info(model)
     click.echo("\n".join([
-        f"{spec.name} (chapter {spec.chapter}, {spec.task})",
+        f"{spec.name} (chapter {spec.chapter}; {spec.inputs} -> {', '.join(spec.tasks)})",
         f"  paper:      {spec.paper.title} ({spec.paper.authors}, {spec.paper.year})",
         f"  link:       {spec.paper.url}",
         f"  input:      {spec.input_shape}",
         f"  params:     {spec.reference_params:,} ({spec.params_source})",
         f"  datasets:   {spec.dataset} (default, offline); {spec.full_dataset or '-'} (full size)",
-        f"  recipe:     {_recipe_text(spec.recipe)}",
-        *(f"    on {name}: {_recipe_text(recipe)}" for name, recipe in spec.dataset_recipes.items()),
+        f"  recipe:     {spec.recipe.describe()}",
+        *(f"    on {name}: {recipe.describe()}" for name, recipe in spec.dataset_recipes.items()),
         f"  aliases:    {', '.join(spec.aliases) or '-'}",
     ]))
-
-
-def _recipe_text(recipe):
-    """``{"epochs": 10, "lr": 1e-3, ...}`` -> ``"10 epochs, batch 64, Adam lr 0.001, ..."``."""
-    parts = [f"{recipe['epochs']} epochs" if "epochs" in recipe else None,
-             f"batch {recipe['batch_size']}" if "batch_size" in recipe else None,
-             f"Adam lr {recipe['lr']:g}" if "lr" in recipe else None,
-             f"{recipe['schedule']} schedule" if "schedule" in recipe else None,
-             *(f"{k}={v}" for k, v in recipe.get("model_kwargs", {}).items())]
-    return ", ".join(p for p in parts if p) or "-"
 
 
 @main.command()
@@ -165,6 +153,9 @@ def summary(models, compare, input_shape, classes):
 
     With --compare: depth, parameters, MACs and FC share of several models.
     """
+    for name in models:
+        model_info(name)
+    import_keras_quietly()
     from keras_dlbasic import get_model
     from keras_dlbasic.registry import shapes_only
     from keras_dlbasic.summary import compare_models, model_summary
@@ -212,23 +203,28 @@ def train(model, dataset, epochs, batch_size, lr, schedule, seed, precision, out
       dlbasic train lstm --dataset adding_problem
       dlbasic train transformer --epochs 5
     """
+    from keras_dlbasic.recipe import load_run, resolve_config
+
+    # Names and options are checked before keras is imported: a typo answers at once.
+    if resume_dir:
+        config, _ = load_run(resume_dir)
+        if model and model_info(model).name != config.model:
+            raise DLBasicError(f"{resume_dir} is a run of {config.model}, not {model}")
+    elif not model:
+        raise click.UsageError("give a MODEL to train, or --resume RUN_DIR")
+    else:
+        config = resolve_config(model, dataset=dataset, epochs=epochs, batch_size=batch_size,
+                                lr=lr, schedule=schedule, seed=seed, precision=precision,
+                                data_dir=data_dir, limit=limit,
+                                model_kwargs={**model_args, "cell": cell})
+    import_keras_quietly()
     from keras_dlbasic import training
 
     if resume_dir:
-        config, _ = training.load_run(resume_dir)
-        if model and model_info(model).name != config.model:
-            raise DLBasicError(f"{resume_dir} is a run of {config.model}, not {model}")
         click.echo(f"Resuming {config.model} on {config.dataset} in {resume_dir}")
         metrics = training.resume(resume_dir, epochs=epochs)
         run_dir = pathlib.Path(resume_dir)
     else:
-        if not model:
-            raise click.UsageError("give a MODEL to train, or --resume RUN_DIR")
-        config = training.resolve_config(model, dataset=dataset, epochs=epochs,
-                                         batch_size=batch_size, lr=lr, schedule=schedule,
-                                         seed=seed, precision=precision, data_dir=data_dir,
-                                         limit=limit,
-                                         model_kwargs={**model_args, "cell": cell})
         run_dir = pathlib.Path(output_dir) if output_dir else training.default_run_dir(config)
         click.echo(f"Training {config.model} on {config.dataset} ({config.backend}) -> {run_dir}")
         metrics = training.train(config, run_dir)
@@ -247,6 +243,10 @@ def _metrics_line(metrics):
 @user_errors
 def evaluate(run_dir, checkpoint):
     """Test-set metrics of a training run's checkpoint."""
+    from keras_dlbasic.recipe import load_run
+
+    load_run(run_dir)
+    import_keras_quietly()
     from keras_dlbasic.training import evaluate_run
 
     click.echo(_metrics_line(evaluate_run(run_dir, checkpoint)))
@@ -263,6 +263,7 @@ def evaluate(run_dir, checkpoint):
 @user_errors
 def export(source, fmt, output, force, atol):
     """Export a registered model or a run's best checkpoint, then check it numerically."""
+    import_keras_quietly()
     from keras_dlbasic.export import export_model, load_for_export
 
     model, name = load_for_export(source)
@@ -271,3 +272,7 @@ def export(source, fmt, output, force, atol):
                           force=force, atol=atol)
     click.echo(f"Wrote {report.path} ({fmt}, {report.route}); "
                f"max |artifact - keras| = {report.max_abs_diff:.3g} <= {atol}")
+
+
+if __name__ == "__main__":
+    main()

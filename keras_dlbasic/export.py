@@ -55,22 +55,34 @@ def _check_dependencies(fmt, backend):
 
 
 def sample_input(model, batch=2, seed=0):
-    """A fixed random batch matching the model's input shape."""
-    shape = [batch] + [d if d is not None else 8 for d in model.input_shape[1:]]
-    return np.random.default_rng(seed).random(shape, dtype=np.float32)
+    """A fixed random batch for the model's inputs: floats in [0, 1), or token ids
+    1..3 for integer inputs (valid in any vocabulary); unknown lengths become 8.
+    A list of arrays for a model of several inputs (e.g. the Transformer)."""
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for tensor in model.inputs:
+        shape = [batch] + [d if d is not None else 8 for d in tensor.shape[1:]]
+        if "int" in str(tensor.dtype):
+            arrays.append(rng.integers(1, 4, size=shape).astype(str(tensor.dtype)))
+        else:
+            arrays.append(rng.random(shape, dtype=np.float32))
+    return arrays[0] if len(arrays) == 1 else arrays
 
 
 def run_artifact(path, fmt, x):
-    """Outputs of an exported artifact on ``x`` as a numpy array."""
+    """Outputs of an exported artifact on ``x`` (an array, or a list of them) as numpy."""
+    inputs = x if isinstance(x, list) else [x]
     if fmt == "onnx":
         import onnxruntime
 
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        return session.run(None, {session.get_inputs()[0].name: x})[0]
+        feed = {spec.name: value for spec, value in zip(session.get_inputs(), inputs)}
+        return session.run(None, feed)[0]
     import tensorflow as tf
 
     loaded = tf.saved_model.load(str(path))  # keep a reference: serve() uses its variables
-    return np.asarray(loaded.serve(tf.constant(x)))
+    tensors = [tf.constant(value) for value in inputs]
+    return np.asarray(loaded.serve(tensors if isinstance(x, list) else tensors[0]))
 
 
 def _export_native(model, path, fmt):
@@ -95,7 +107,7 @@ def export_model(model, path, fmt, force=False, atol=1e-4):
     """Export ``model`` to ``path`` and check it against the Keras outputs.
 
     Args:
-        model: a built ``keras.Model`` with one input and one output.
+        model: a built ``keras.Model`` with one output (one input or several).
         path: destination (a directory for ``savedmodel``, a file for ``onnx``).
         fmt: ``"savedmodel"`` or ``"onnx"``.
         force: replace ``path`` if it exists (otherwise that is an error).

@@ -9,8 +9,10 @@ import dataclasses
 import fnmatch
 import importlib
 import inspect
+import os
 
-from keras_dlbasic.errors import ModelArgumentError, UnknownNameError, close_matches_hint
+from keras_dlbasic.errors import DLBasicError, ModelArgumentError, UnknownNameError, close_matches_hint
+from keras_dlbasic.recipe import Recipe
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,7 +31,10 @@ class ModelSpec:
         name: registry name, e.g. ``"resnet50"``.
         builder: ``"module:function"`` that returns a ``keras.Model``.
         chapter: course chapter the model belongs to.
-        task: e.g. ``"image-classification"``.
+        tasks: the task types it trains for (``keras_dlbasic.tasks``), the
+            first being its default: a dataset's ``kind`` must be one of them.
+        inputs: what it reads: ``"image"``, ``"sequence"`` (time steps of
+            features; images are read row by row) or ``"tokens"``.
         paper: the paper the model comes from.
         input_shape: default input shape, channels-last, without the batch axis.
         dataset: default dataset; always available offline.
@@ -38,19 +43,19 @@ class ModelSpec:
         reference_params: parameter count the builder must reproduce exactly.
         params_source: where ``reference_params`` comes from.
         kwargs: builder arguments that define this variant.
-        recipe: training defaults (``epochs``, ``batch_size``, ``lr``).
+        recipe: the training ``Recipe``.
         aliases: other accepted names.
-        test_kwargs: builder arguments for a small, fast instance used by tests.
         min_input_size: smallest image side the network takes; smaller training
             images (e.g. the bundled 28x28 digits) are resized up to it.
-        dataset_recipes: per-dataset changes to ``recipe``, e.g.
-            ``{"adding_problem": {"lr": 1e-2, "model_kwargs": {"units": 32}}}``.
+        dataset_recipes: dataset name -> the ``Recipe`` used on that dataset
+            instead of ``recipe``.
     """
 
     name: str
     builder: str
     chapter: int
-    task: str
+    tasks: tuple
+    inputs: str
     paper: Paper
     input_shape: tuple
     dataset: str
@@ -58,14 +63,54 @@ class ModelSpec:
     reference_params: int
     params_source: str
     kwargs: dict = dataclasses.field(default_factory=dict)
-    recipe: dict = dataclasses.field(default_factory=dict)
+    recipe: Recipe = Recipe()
     aliases: tuple = ()
-    test_kwargs: dict = dataclasses.field(default_factory=dict)
     min_input_size: int = None
     dataset_recipes: dict = dataclasses.field(default_factory=dict)
 
-    def as_dict(self):
-        return dataclasses.asdict(self)
+    def recipe_for(self, dataset):
+        """The recipe on ``dataset``: its own entry in ``dataset_recipes``, else ``recipe``."""
+        return self.dataset_recipes.get(dataset, self.recipe)
+
+    def load_builder(self):
+        module, function = self.builder.split(":")
+        return getattr(importlib.import_module(module), function)
+
+
+def variant_of(base, fixed=()):
+    """Mark a builder ``variant(**kwargs)`` as passing its arguments on to ``base``.
+
+    The variant then accepts the arguments of ``base`` except those it fixes
+    itself (``fixed``), and ``builder_parameters`` lists them, so an unknown
+    or misspelt argument is refused before anything is built.
+    """
+    def mark(variant):
+        variant.variant_of = (base, tuple(fixed))
+        return variant
+
+    return mark
+
+
+def builder_parameters(builder):
+    """The argument names ``builder`` accepts, following ``variant_of`` marks.
+
+    Returns ``None`` when it takes any keyword (``**kwargs`` with no mark).
+    """
+    names, open_ended = [], False
+    for parameter in inspect.signature(builder).parameters.values():
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            open_ended = True
+        elif parameter.kind is not inspect.Parameter.VAR_POSITIONAL:
+            names.append(parameter.name)
+    if open_ended:
+        if not hasattr(builder, "variant_of"):
+            return None
+        base, fixed = builder.variant_of
+        inherited = builder_parameters(base)
+        if inherited is None:
+            return None
+        names += [n for n in inherited if n not in fixed and n not in names]
+    return tuple(names)
 
 
 _MODELS = {}
@@ -114,32 +159,49 @@ def get_model(name, **overrides):
         (None, 10)
     """
     spec = model_info(name)
-    module, function = spec.builder.split(":")
-    builder = getattr(importlib.import_module(module), function)
+    builder = spec.load_builder()
     kwargs = {**spec.kwargs, **{k: v for k, v in overrides.items() if v is not None}}
-    try:
-        inspect.signature(builder).bind(**kwargs)
-    except TypeError as err:
-        raise ModelArgumentError(f"{spec.name}: {err}") from err
+    check_builder_kwargs(spec, kwargs, builder)
     try:
         return builder(**kwargs)
     except ModelArgumentError:
         raise
-    except ValueError as err:  # keras rejecting a shape the builder let through
-        raise ModelArgumentError(f"{spec.name}: {err}") from err
+    except (TypeError, ValueError) as err:  # keras rejecting a value the builder let through
+        raise ModelArgumentError(f"{spec.name}: {str(err).splitlines()[0]}") from err
+
+
+def check_builder_kwargs(spec, kwargs, builder=None):
+    """Refuse builder arguments that ``spec``'s builder does not take, naming the valid ones."""
+    valid = builder_parameters(builder or spec.load_builder())
+    if valid is not None:
+        for key in kwargs:
+            if key not in valid:
+                hint = close_matches_hint(key, valid)
+                raise ModelArgumentError(f"{spec.name}: unknown argument '{key}'{hint}; "
+                                         f"valid arguments: {', '.join(valid)}")
 
 
 def load_model(path, compile=True):
     """``keras.saving.load_model`` with every keras-dlbasic layer registered.
 
     A ``.keras`` file names its custom layers (``keras_dlbasic>SharedEmbedding``);
-    they are known once their modules are imported, which this does first.
+    they are known once their modules are imported, which this does first. A
+    file that cannot be read (truncated, not a model) raises a one-line
+    ``DLBasicError``.
     """
     import keras
 
     for module in sorted({spec.builder.split(":")[0] for spec in _MODELS.values()}):
         importlib.import_module(module)
-    return keras.saving.load_model(path, compile=compile)
+    import zipfile
+
+    if str(path).endswith(".keras") and os.path.isfile(path) and not zipfile.is_zipfile(path):
+        raise DLBasicError(f"cannot load {path}: not a complete .keras file (truncated?)")
+    try:
+        return keras.saving.load_model(path, compile=compile)
+    except Exception as err:  # noqa: BLE001  (zip, h5 and deserialization errors alike)
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DLBasicError(f"cannot load {path}: {reason}") from None
 
 
 @contextlib.contextmanager

@@ -6,6 +6,10 @@ suite on every backend with ``python tests/run_all_backends.py``.
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# XLA (JAX, and TensorFlow's jit-compiled steps) without LLVM's optimisations: tests run
+# each compiled program a few times, so compiling faster matters more than running
+# faster (about a third less time to the first training step of ResNet-110 on JAX).
+os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
 
 import tempfile  # noqa: E402
 
@@ -37,6 +41,40 @@ def _seed_and_policy():
 # width integers, which the exact parameter count checks on every backend.
 FAMILIES = ["cnn", "alexnet_paper", "vgg11_bn", "googlenet", "resnet50", "resnet20",
             "densenet_bc", "rnn", "lstm", "gru", "transformer", "transformer_encoder"]
+
+
+# Small instances for the tests, by model: test-only sizes live here, not in the
+# catalog. The deep ImageNet variants get one block per stage (ResNet) or two
+# dense layers per block (DenseNet); their full depths are checked by the exact
+# parameter count. Every registered model needs an entry (test_registry checks).
+_IMAGENET_SMALL = {"input_shape": (32, 32, 3), "classes": 10}
+_ALEXNET_SMALL = {"input_shape": (72, 72, 3), "classes": 10, "fc_units": 64}
+SEQ2SEQ_SMALL = {"d_model": 16, "num_heads": 2, "d_ff": 32, "encoder_layers": 1,
+                  "decoder_layers": 1}
+SMALL = {
+    "cnn": {},
+    "alexnet": _ALEXNET_SMALL,
+    "alexnet_paper": _ALEXNET_SMALL,
+    **{f"resnet{d}": {**_IMAGENET_SMALL, "stage_blocks": (1, 1, 1, 1)} for d in (18, 34, 50, 101, 152)},
+    **{f"resnet{d}": {} for d in (20, 32, 44, 56, 110)},
+    "plain20": {},
+    "plain56": {},
+    **{f"densenet{d}": {**_IMAGENET_SMALL, "blocks": (2, 2, 2, 2)} for d in (121, 169, 201)},
+    "densenet_bc": {"depth": 40},
+    **{f"vgg{d}{bn}": {**_IMAGENET_SMALL, "fc_units": 64} for d in (11, 13, 16, 19) for bn in ("", "_bn")},
+    "googlenet": _IMAGENET_SMALL,
+    **{name: {"units": 16} for name in ("rnn", "lstm", "gru")},
+    "transformer": SEQ2SEQ_SMALL,
+    "transformer_base": {"vocab_size": 64, **SEQ2SEQ_SMALL},
+    "transformer_encoder": {"d_model": 16, "num_heads": 2, "d_ff": 32, "num_layers": 1},
+}
+
+
+def small_kwargs(name):
+    """Builder arguments of the model's small test instance."""
+    from keras_dlbasic import model_info
+
+    return SMALL[model_info(name).name]
 
 
 def to_numpy(x):

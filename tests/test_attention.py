@@ -1,9 +1,12 @@
-"""Attention layers: fused vs explicit path, masks, keras MultiHeadAttention parity."""
+"""Attention layers: fused vs explicit path, masks, keras MultiHeadAttention parity,
+the shared layer checks and the masked path under mixed precision."""
 import keras
 import numpy as np
 import pytest
 
 from conftest import to_numpy
+from layer_testing import run_layer_test
+
 from keras_dlbasic.layers import (
     MultiHeadAttention,
     SinusoidalPositionalEncoding,
@@ -87,9 +90,26 @@ def test_multi_head_attention_matches_keras(use_fused):
     np.testing.assert_allclose(to_numpy(scores), to_numpy(expected_scores), atol=1e-5)
 
 
-def test_multi_head_attention_config_and_validation():
-    layer = MultiHeadAttention(num_heads=2, key_dim=4, use_fused=False)
-    assert MultiHeadAttention.from_config(layer.get_config()).get_config() == layer.get_config()
+@pytest.mark.parametrize("init_kwargs,call_kwargs", [
+    ({"use_fused": True}, {}),
+    ({"use_fused": False, "value_dim": 4, "output_dim": 5}, {"use_causal_mask": True}),
+])
+def test_multi_head_attention_layer(init_kwargs, call_kwargs):
+    rng = np.random.default_rng(1)
+    inputs = {
+        "query": rng.normal(size=(2, 4, 6)).astype("float32"),
+        "value": rng.normal(size=(2, 4, 6)).astype("float32"),
+        "attention_mask": np.tril(np.ones((2, 4, 4), bool)) | np.eye(4, k=1, dtype=bool),
+    }
+    run_layer_test(
+        MultiHeadAttention, {"num_heads": 2, "key_dim": 3, **init_kwargs}, inputs,
+        call_kwargs=call_kwargs, expected_output_shape=(2, 4, init_kwargs.get("output_dim", 6)),
+        # q·(k + b_k) adds q·b_k to a whole row of scores, which softmax ignores.
+        weights_without_gradient=("key_bias",),
+    )
+
+
+def test_multi_head_attention_validation():
     with pytest.raises(ValueError, match="num_heads"):
         MultiHeadAttention(num_heads=0, key_dim=4)
 
@@ -100,3 +120,9 @@ def test_sinusoidal_positional_encoding_values():
     angles = pos / 10000 ** (2 * i / 6)
     np.testing.assert_allclose(encoding[:, 0::2], np.sin(angles), atol=1e-6)
     np.testing.assert_allclose(encoding[:, 1::2], np.cos(angles), atol=1e-6)
+
+
+def test_sinusoidal_positional_encoding_layer():
+    x = np.random.default_rng(2).normal(size=(2, 5, 6)).astype("float32")
+    run_layer_test(SinusoidalPositionalEncoding, {"max_wavelength": 100}, x,
+                   expected_output_shape=(2, 5, 6), run_training_check=False)

@@ -32,19 +32,13 @@ def test_help_version_and_list_do_not_import_keras():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_cli_choices_match_the_trainer():
-    from keras_dlbasic import training
-    from keras_dlbasic.cli import main as cli
-
-    assert (cli.PRECISIONS, cli.SCHEDULES) == (training.PRECISIONS, training.SCHEDULES)
-
-
 def test_info_shows_the_training_recipe(run):
     result = run("info", "resnet20")
     assert result.exit_code == 0
     assert "recipe:     10 epochs, batch 64, Adam lr 0.002, cosine schedule" in result.output
     result = run("info", "lstm")
-    assert "on adding_problem: 20 epochs, batch 64, Adam lr 0.01, units=32" in result.output
+    assert ("on adding_problem: 20 epochs, batch 64, Adam lr 0.01, constant schedule, units=32"
+            in result.output)
 
 
 def test_version(run):
@@ -98,6 +92,8 @@ def test_train_evaluate_export(run, tmp_path):
     (("evaluate", "no/such/run"), "no training run at no/such/run"),
     (("export", "no/such/run", "--format", "onnx"), "no run directory at no/such/run"),
     (("train",), "give a MODEL to train"),
+    (("train", "gru", "--model-arg", "unit=8"), "unknown argument 'unit'; did you mean units?"),
+    (("train", "cnn", "--epochs", "0"), "epochs must be at least 1"),
 ])
 def test_bad_input_gives_one_line_error(run, args, message):
     result = run(*args)
@@ -118,3 +114,59 @@ def test_readme_model_table_matches_registry(run):
     readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
     table = readme.split("<!-- models:start -->\n")[1].split("<!-- models:end -->")[0]
     assert table.strip() == run("list", "--markdown").output.strip()
+
+
+def _broken_run(tmp_path):
+    """A finished one-epoch run whose files are then damaged, one way per case."""
+    from keras_dlbasic import training
+
+    run_dir = tmp_path / "run"
+    training.train(training.resolve_config("cnn", epochs=1, limit=32, batch_size=16),
+                   run_dir, verbose=0)
+    return run_dir
+
+
+@pytest.mark.parametrize("damage,command,message", [
+    ("config", "evaluate", "config.json is corrupt"),
+    ("config_key", "train --resume", "unknown config key 'epoch'"),
+    ("checkpoint", "evaluate", "cannot load"),
+    ("checkpoint", "export --format onnx", "cannot load"),
+    ("last", "train --resume", "cannot load"),
+])
+def test_damaged_run_gives_one_line_on_stderr(tmp_path, damage, command, message):
+    """Through a real process: stderr holds the error line and nothing else (no
+    traceback, no TensorFlow start-up logging), and the exit status is 1."""
+    import json
+
+    run_dir = _broken_run(tmp_path)
+    if damage == "config":
+        (run_dir / "config.json").write_text('{"model": "cnn", ')
+    elif damage == "config_key":
+        config = json.loads((run_dir / "config.json").read_text())
+        config["epoch"] = config.pop("epochs")
+        (run_dir / "config.json").write_text(json.dumps(config))
+    else:
+        name = "last.keras" if damage == "last" else "best.keras"
+        data = (run_dir / name).read_bytes()
+        (run_dir / name).write_bytes(data[: len(data) // 2])
+    verb, *options = command.split()
+    args = [verb, *options[:1], str(run_dir), *options[1:]] if verb == "train" else \
+        [verb, str(run_dir), *options]
+    done = subprocess.run([sys.executable, "-m", "keras_dlbasic.cli.main", *args],
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("Error: "), done.stderr
+    assert message in done.stderr
+    assert sorted(p.name for p in run_dir.iterdir() if "partial" in p.name) == []
+
+
+def test_unknown_model_is_refused_before_keras_is_imported():
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from keras_dlbasic.cli.main import main\n"
+        "result = CliRunner().invoke(main, ['train', 'no_such_model'])\n"
+        "assert result.exit_code == 1 and \"unknown model 'no_such_model'\" in result.output\n"
+        "assert 'keras' not in sys.modules, 'keras was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

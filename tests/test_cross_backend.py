@@ -8,7 +8,7 @@ import sys
 
 import keras
 import numpy as np
-from conftest import FAMILIES, predict, random_batch
+from conftest import FAMILIES, predict, random_batch, small_kwargs
 from keras_dlbasic import get_model, list_models, model_info
 
 WORKER = """
@@ -34,7 +34,7 @@ def test_outputs_agree_across_backends(tmp_path):
     other = "tensorflow" if keras.backend.backend() == "torch" else "torch"
     expected = {}
     for name in FAMILIES:
-        model = get_model(name, **model_info(name).test_kwargs)
+        model = get_model(name, **small_kwargs(name))
         x, _ = random_batch(model, batch=2)
         model.save(tmp_path / f"{name}.keras")
         xs = x if isinstance(x, list) else [x]

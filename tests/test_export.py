@@ -2,13 +2,15 @@
 
 ``cnn`` goes through every check; the chapter models named in their issues
 (ResNet-20, DenseNet-BC, a small GoogLeNet, LSTM, GRU, the Transformer
-encoder) are exported in both formats and compared with Keras.
+encoder, and the two-input Transformer) are exported in both formats and
+compared with Keras.
 """
 import keras
 import numpy as np
 import pytest
 
-from keras_dlbasic import get_model, model_info
+from conftest import small_kwargs
+from keras_dlbasic import get_model
 from keras_dlbasic.errors import DLBasicError, ExportError, MissingDependencyError
 from keras_dlbasic.export import VIA_KERAS_FILE, export_model, run_artifact, sample_input
 
@@ -34,10 +36,10 @@ def test_export_matches_keras(model, fmt, name, tmp_path):
 
 @pytest.mark.parametrize("fmt", ["savedmodel", "onnx"])
 @pytest.mark.parametrize("name", ["resnet20", "densenet_bc", "googlenet", "lstm", "gru",
-                                  "transformer_encoder"])
+                                  "transformer_encoder", "transformer"])
 def test_chapter_models_export(name, fmt, tmp_path):
     keras.utils.set_random_seed(1)
-    model = get_model(name, **model_info(name).test_kwargs)
+    model = get_model(name, **small_kwargs(name))
     report = export_model(model, tmp_path / name, fmt)
     assert report.max_abs_diff <= 1e-4
     x = sample_input(model, batch=3, seed=7)

@@ -1,7 +1,7 @@
 """Checks every registered model: parametrized over the registry.
 
 The parameter count is checked on every model's default configuration, built
-without drawing weights. Small instances (``ModelSpec.test_kwargs``), built
+without drawing weights. Small instances (``conftest.SMALL``), built
 once per model, keep forward, training and saving fast on every backend.
 """
 import functools
@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import predict, random_batch
+from conftest import predict, random_batch, small_kwargs
 from keras_dlbasic import get_model, list_models, load_model, model_info
 from keras_dlbasic.errors import ModelArgumentError
 from keras_dlbasic.registry import shapes_only
@@ -22,7 +22,7 @@ MODELS = list_models()
 def small_model(name):
     """The model's small test instance, shared by the tests of this file."""
     keras.utils.set_random_seed(0)
-    return get_model(name, **model_info(name).test_kwargs)
+    return get_model(name, **small_kwargs(name))
 
 
 def copy_of(model):
@@ -61,29 +61,19 @@ def test_batch_norm_uses_pytorch_defaults(name):
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_forward_shape_and_finite(name):
+def test_forward_and_round_trips(name, tmp_path):
+    """Finite outputs of the right shape; a model rebuilt from its config (same weights)
+    and a reloaded ``.keras`` file give the same outputs. One test, so the original's
+    outputs are computed once (on JAX each call of a new model compiles)."""
     model = small_model(name)
     x, labels = random_batch(model, batch=3)
     y = predict(model, x)
     assert y.shape == (*labels.shape, model.output_shape[-1])
     assert np.all(np.isfinite(y))
-
-
-@pytest.mark.parametrize("name", MODELS)
-def test_config_round_trip(name):
-    model = small_model(name)
-    x, _ = random_batch(model)
-    np.testing.assert_allclose(predict(copy_of(model), x), predict(model, x), atol=1e-6)
-
-
-@pytest.mark.parametrize("name", MODELS)
-def test_keras_file_round_trip(name, tmp_path):
-    model = small_model(name)
+    np.testing.assert_allclose(predict(copy_of(model), x), y, atol=1e-6)
     path = tmp_path / f"{name}.keras"
     model.save(path)
-    reloaded = load_model(path)
-    x, _ = random_batch(model)
-    np.testing.assert_array_equal(predict(reloaded, x), predict(model, x))
+    np.testing.assert_array_equal(predict(load_model(path), x), y)
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -100,7 +90,7 @@ def test_training_steps_lower_the_loss(name):
         if isinstance(layer, keras.layers.Dropout):
             layer.rate = 0.0
     x, y = random_batch(model, batch=8)
-    lr = model_info(name).recipe.get("lr", 1e-3)
+    lr = model_info(name).recipe.lr
     # One-off steps: TensorFlow runs them faster eagerly than after tracing a graph;
     # JAX outside jit dispatches op by op and is several times slower than jit.
     model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",

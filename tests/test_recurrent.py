@@ -1,9 +1,12 @@
-"""The from-equation cells reproduce keras.layers.SimpleRNN / LSTM / GRU."""
+"""The from-equation cells reproduce keras.layers.SimpleRNN / LSTM / GRU and pass the
+shared layer checks (through keras.layers.RNN, which runs a cell over time)."""
 import keras
 import numpy as np
 import pytest
 
 from conftest import to_numpy
+from layer_testing import run_layer_test
+
 from keras_dlbasic.layers import GRUCell, LSTMCell, SimpleRNNCell
 
 PAIRS = {
@@ -41,10 +44,20 @@ def test_gru_reset_before_matches_keras():
     np.testing.assert_allclose(to_numpy(scratch(x)), to_numpy(reference(x)), atol=1e-5)
 
 
+@pytest.mark.parametrize("cell_class,init_kwargs", [
+    (SimpleRNNCell, {}),
+    (LSTMCell, {}),
+    (GRUCell, {}),
+    (GRUCell, {"reset_after": False}),
+], ids=["rnn", "lstm", "gru", "gru_reset_before"])
+def test_cell_layer(cell_class, init_kwargs):
+    x = np.random.default_rng(2).normal(size=(2, 4, 3)).astype("float32")
+    run_layer_test(cell_class, {"units": 5, **init_kwargs}, x, expected_output_shape=(2, 4, 5),
+                   wrapper=lambda cell: keras.layers.RNN(cell, return_sequences=True))
+
+
 @pytest.mark.parametrize("cell_class", [SimpleRNNCell, LSTMCell, GRUCell])
-def test_config_round_trip_and_validation(cell_class):
-    cell = cell_class(4)
-    assert cell_class.from_config(cell.get_config()).get_config() == cell.get_config()
+def test_validation(cell_class):
     with pytest.raises(ValueError, match="units"):
         cell_class(0)
 

@@ -42,8 +42,28 @@ def test_overrides_none_keep_defaults():
 def test_bad_arguments_raise_model_argument_error():
     with pytest.raises(ModelArgumentError, match="at least 10x10"):
         get_model("cnn", input_shape=(8, 8, 1))
-    with pytest.raises(ModelArgumentError, match="unexpected keyword argument 'depth'"):
+    with pytest.raises(ModelArgumentError, match="cnn: unknown argument 'depth'.*; valid arguments: "
+                                                 "input_shape, classes, filters"):
         get_model("cnn", depth=3)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_builder_arguments_are_known_and_recipes_use_them(name):
+    """Every builder lists the arguments it takes (through ``variant_of`` where it passes
+    ``**kwargs`` on), so a misspelt --model-arg or recipe key is refused by name; and
+    every recipe of the catalog sets only arguments its builder takes."""
+    from keras_dlbasic.registry import builder_parameters, check_builder_kwargs
+
+    spec = model_info(name)
+    assert builder_parameters(spec.load_builder()) is not None
+    for recipe in (spec.recipe, *spec.dataset_recipes.values()):
+        check_builder_kwargs(spec, {**spec.kwargs, **recipe.model_kwargs})
+
+
+def test_every_model_has_a_small_test_instance():
+    from conftest import SMALL
+
+    assert sorted(SMALL) == sorted(list_models())
 
 
 def test_listing_does_not_import_keras():

@@ -1,15 +1,15 @@
-"""Transformer: exact parameter counts, masks, a few training steps, greedy decoding."""
+"""Transformer builders: exact parameter counts, masks, a few training steps, round trips."""
 import keras
 import numpy as np
 import pytest
 
-from conftest import to_numpy
+from conftest import SEQ2SEQ_SMALL, small_kwargs, to_numpy
 from keras_dlbasic import get_model, model_info
 from keras_dlbasic.data.synthetic import VOCAB_SIZE, digit_reversal
 from keras_dlbasic.errors import ModelArgumentError
-from keras_dlbasic.models.transformer import greedy_decode, transformer_param_formula
+from keras_dlbasic.models.transformer import transformer_param_formula
 
-SMALL = dict(d_model=16, num_heads=2, d_ff=32, encoder_layers=1, decoder_layers=1)
+SMALL = SEQ2SEQ_SMALL
 
 
 def test_transformer_base_matches_the_formula():
@@ -69,19 +69,8 @@ def test_a_few_training_steps_lower_the_loss():
     assert model.evaluate(x, data["targets"], verbose=0) < 0.9 * before
 
 
-def test_greedy_decode_shape_and_stops_after_eos():
-    model = get_model("transformer", **SMALL)
-    src = digit_reversal(3, max_length=5)["encoder_tokens"]
-    out = greedy_decode(model, src, max_length=6)
-    assert out.shape == (3, 6) and out.dtype == np.int32
-    for row in out:
-        eos = np.flatnonzero(row == 2)
-        if eos.size:
-            assert np.all(row[eos[0] + 1 :] == 0)
-
-
 def test_encoder_classifier_and_config_round_trip():
-    model = get_model("transformer_encoder", **model_info("transformer_encoder").test_kwargs)
+    model = get_model("transformer_encoder", **small_kwargs("transformer_encoder"))
     x = np.random.default_rng(0).random((2, 28, 28), dtype=np.float32)
     assert model(x).shape == (2, 10)
     seq2seq = get_model("transformer", **SMALL)
@@ -104,52 +93,3 @@ def test_keras_file_round_trip(tmp_path):
 def test_bad_arguments_are_rejected():
     with pytest.raises(ModelArgumentError, match="num_heads"):
         get_model("transformer", d_model=30, num_heads=4)
-
-
-def test_encoder_and_decoder_layers_count_their_macs():
-    from keras_dlbasic.accounting import layer_table
-
-    rows = {r.name: r for r in layer_table(get_model("transformer_encoder"))}
-    t, d, d_ff = 28, 64, 128
-    assert rows["encoder_layer1"].macs == 4 * t * d * d + 2 * t * t * d + 2 * t * d * d_ff
-    seq2seq = get_model("transformer", source_length=6, target_length=5, **SMALL)
-    decoder = {r.name: r for r in layer_table(seq2seq)}["decoder_layer1"]
-    s, t, d, d_ff = 6, 5, 16, 32
-    cross = 2 * t * d * d + 2 * s * d * d + 2 * t * s * d
-    assert decoder.macs == 4 * t * d * d + 2 * t * t * d + 2 * t * d * d_ff + cross
-
-
-
-def test_cross_attention_weights_and_heat_map(tmp_path):
-    from keras_dlbasic.models.transformer import decoder_attention_weights
-    from keras_dlbasic.plotting import plot_attention
-
-    model = get_model("transformer", **{**SMALL, "decoder_layers": 2})
-    src = np.array([[4, 5, 6, 7, 0, 0]], "int32")  # 4 digits, 2 padding
-    dec = np.array([[1, 10, 9, 8, 7, 0, 0]], "int32")
-    weights = decoder_attention_weights(model, src, dec)  # the last layer, decoder_layer2
-    cross, self_weights = weights["cross_attention"], weights["self_attention"]
-    assert cross.shape == (1, 2, 7, 6) and self_weights.shape == (1, 2, 7, 7)
-    np.testing.assert_allclose(cross.sum(-1), 1.0, atol=1e-5)  # each query's row is a distribution
-    np.testing.assert_allclose(cross[..., 4:], 0.0, atol=1e-7)  # padded source keys get nothing
-    assert np.all(cross[..., :4] > 0)
-    np.testing.assert_allclose(np.triu(self_weights[0, 0], k=1), 0.0, atol=1e-7)  # causal
-    first = decoder_attention_weights(model, src, dec, layer="decoder_layer1")["cross_attention"]
-    assert not np.allclose(first, cross)
-    plot_attention(cross[0], list("4567__"), ["BOS", *"7654", "_", "_"], tmp_path / "a.png",
-                   title="cross-attention")
-    assert (tmp_path / "a.png").stat().st_size > 1000
-    with pytest.raises(ValueError, match="source labels"):
-        plot_attention(cross[0], list("4567"), list("1234567"), tmp_path / "b.png")
-
-
-def test_returning_attention_scores_keeps_the_fused_output():
-    from keras_dlbasic.models.transformer import TransformerDecoderLayer
-
-    layer = TransformerDecoderLayer(16, 2, 32, dropout=0.0)  # use_fused=True
-    rng = np.random.default_rng(0)
-    x, memory = rng.random((2, 5, 16), "float32"), rng.random((2, 4, 16), "float32")
-    mask = np.array([[True, True, True, False], [True, True, True, True]])
-    fused = layer(x, memory, encoder_padding_mask=mask)
-    explicit, _ = layer(x, memory, encoder_padding_mask=mask, return_attention_scores=True)
-    np.testing.assert_allclose(to_numpy(explicit), to_numpy(fused), atol=1e-5)

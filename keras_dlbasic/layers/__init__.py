@@ -2,7 +2,9 @@
 
 * ``recurrent``: ``SimpleRNNCell``, ``LSTMCell``, ``GRUCell`` (chapter 4);
 * ``attention``: ``scaled_dot_product_attention``, ``MultiHeadAttention``,
-  ``SinusoidalPositionalEncoding`` (chapter 5).
+  ``SinusoidalPositionalEncoding`` (chapter 5);
+* ``transformer``: ``SharedEmbedding``, ``PaddingMask``,
+  ``TransformerEncoderLayer``, ``TransformerDecoderLayer`` (chapter 5).
 
 Importing this package imports keras.
 """
@@ -14,13 +16,23 @@ from keras_dlbasic.layers.attention import (
     scaled_dot_product_attention,
 )
 from keras_dlbasic.layers.recurrent import GRUCell, LSTMCell, SimpleRNNCell
+from keras_dlbasic.layers.transformer import (
+    PaddingMask,
+    SharedEmbedding,
+    TransformerDecoderLayer,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     "GRUCell",
     "LSTMCell",
     "MultiHeadAttention",
+    "PaddingMask",
+    "SharedEmbedding",
     "SimpleRNNCell",
     "SinusoidalPositionalEncoding",
+    "TransformerDecoderLayer",
+    "TransformerEncoderLayer",
     "causal_mask",
     "padding_mask",
     "scaled_dot_product_attention",

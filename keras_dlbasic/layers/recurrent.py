@@ -21,7 +21,7 @@ LSTM and z, r, h for the GRU), so ``scratch.set_weights(keras_layer.get_weights(
 reproduces the fused keras layers exactly: the equations *are* the layer.
 
 Each cell has ``step(inputs, states)`` returning the gate activations as well,
-used by ``keras_dlbasic.models.rnn.gate_activations`` to plot them over time.
+used by ``keras_dlbasic.chapters.ch04.gate_activations`` to plot them over time.
 """
 import keras
 from keras import ops

@@ -3,6 +3,7 @@
 Each entry names its builder as ``"module:function"`` so that listing models
 never imports keras. Builders live in one module per model family.
 """
+from keras_dlbasic.recipe import Recipe
 from keras_dlbasic.registry import ModelSpec, Paper, register_model
 
 LENET = Paper(
@@ -18,14 +19,15 @@ register_model(
         name="cnn",
         builder="keras_dlbasic.models.cnn:cnn",
         chapter=1,
-        task="image-classification",
+        tasks=("classification",),
+        inputs="image",
         paper=LENET,
         input_shape=(28, 28, 1),
         dataset="mnist_5k",
         full_dataset="mnist",
         reference_params=225_034,
         params_source="hand count: 3·3·1·32+32 + 3·3·32·64+64 + 1600·128+128 + 128·10+10",
-        recipe={"epochs": 3, "batch_size": 32, "lr": 1e-3},
+        recipe=Recipe(epochs=3, batch_size=32, lr=1e-3),
     )
 )
 
@@ -38,15 +40,12 @@ register_model(
 # Reference counts: trainable parameters as published (torchvision's num_params
 # or the paper), plus BatchNorm's moving mean/variance, which count_params()
 # includes and PyTorch keeps as buffers.
-_IMAGENET_TEST = {"input_shape": (32, 32, 3), "classes": 10}
+CHAPTER2_RECIPE = Recipe(epochs=10, batch_size=64, lr=1e-3)
 
 
 def _register_cnn(name, module, paper, source, trainable, moving=0, *, input_shape=(224, 224, 3),
-                  recipe=None, test_kwargs=_IMAGENET_TEST, min_input_size=32, **extra):
-    """Register one chapter-2 image classifier (builder ``keras_dlbasic.models.<module>:<name>``).
-
-    ``recipe`` entries override the chapter's 10 epochs of Adam at 1e-3, batch 64.
-    """
+                  recipe=CHAPTER2_RECIPE, min_input_size=32, **extra):
+    """Register one chapter-2 image classifier (builder ``keras_dlbasic.models.<module>:<name>``)."""
     params_source = f"{source}: {trainable:,} trainable (exact)"
     if moving:
         params_source += f" + {moving:,} BatchNorm moving mean/variance (non-trainable)"
@@ -55,15 +54,15 @@ def _register_cnn(name, module, paper, source, trainable, moving=0, *, input_sha
             name=name,
             builder=f"keras_dlbasic.models.{module}:{name}",
             chapter=2,
-            task="image-classification",
+            tasks=("classification",),
+            inputs="image",
             paper=paper,
             input_shape=input_shape,
             dataset="mnist_5k",
             full_dataset="cifar10",
             reference_params=trainable + moving,
             params_source=params_source,
-            recipe={"epochs": 10, "batch_size": 64, "lr": 1e-3, **(recipe or {})},
-            test_kwargs=test_kwargs,
+            recipe=recipe,
             min_input_size=min_input_size,
             **extra,
         )
@@ -76,8 +75,6 @@ RESNET = Paper(
     year=2016,
     url="https://arxiv.org/abs/1512.03385",
 )
-# Tests build the deep ImageNet variants with one block per stage; the full
-# stage_blocks are checked by the parameter count.
 for _name, _trainable, _moving in [
     ("resnet18", 11_689_512, 9_600),
     ("resnet34", 21_797_672, 17_024),
@@ -85,8 +82,7 @@ for _name, _trainable, _moving in [
     ("resnet101", 44_549_160, 105_344),
     ("resnet152", 60_192_808, 151_424),
 ]:
-    _register_cnn(_name, "resnet", RESNET, f"torchvision {_name}", _trainable, _moving,
-                  test_kwargs={**_IMAGENET_TEST, "stage_blocks": (1, 1, 1, 1)})
+    _register_cnn(_name, "resnet", RESNET, f"torchvision {_name}", _trainable, _moving)
 # CIFAR ResNets (Sec. 4.2, option A shortcuts) have no torchvision twin: Table 6 rounds.
 # `dlbasic train resnet20` is the chapter's quick recipe: >= 97% test accuracy on the
 # bundled digits. Its residual branches start at BN scale 0, so Adam needs a larger
@@ -103,8 +99,9 @@ for _name, _trainable, _moving, _source in [
 ]:
     _register_cnn(_name, "resnet", RESNET, _source, _trainable, _moving,
                   input_shape=(32, 32, 3),
-                  recipe={"lr": 2e-3, "schedule": "cosine"} if _name == "resnet20" else None,
-                  test_kwargs={}, min_input_size=None)
+                  recipe=(CHAPTER2_RECIPE.replace(lr=2e-3, schedule="cosine")
+                          if _name == "resnet20" else CHAPTER2_RECIPE),
+                  min_input_size=None)
 
 DENSENET = Paper(
     title="Densely Connected Convolutional Networks",
@@ -112,17 +109,14 @@ DENSENET = Paper(
     year=2017,
     url="https://arxiv.org/abs/1608.06993",
 )
-# Tests build two dense layers per block (full blocks: parameter count).
 for _name, _trainable, _moving in [
     ("densenet121", 7_978_856, 83_648),
     ("densenet169", 14_149_480, 158_400),
     ("densenet201", 20_013_928, 229_056),
 ]:
-    _register_cnn(_name, "densenet", DENSENET, f"torchvision {_name}", _trainable, _moving,
-                  test_kwargs={**_IMAGENET_TEST, "blocks": (2, 2, 2, 2)})
+    _register_cnn(_name, "densenet", DENSENET, f"torchvision {_name}", _trainable, _moving)
 _register_cnn("densenet_bc", "densenet", DENSENET, "Huang et al. 2017 Table 2 (L=100, k=12): 0.8M",
-              769_162, 23_988, input_shape=(32, 32, 3), test_kwargs={"depth": 40},
-              min_input_size=None)
+              769_162, 23_988, input_shape=(32, 32, 3), min_input_size=None)
 
 VGG = Paper(
     title="Very Deep Convolutional Networks for Large-Scale Image Recognition",
@@ -140,8 +134,8 @@ for _name, _trainable, _moving in [
     ("vgg16_bn", 138_365_992, 8_448),
     ("vgg19_bn", 143_678_248, 11_008),
 ]:
-    _register_cnn(_name, "vgg", VGG, f"torchvision {_name}", _trainable, _moving, recipe={"lr": 1e-4},
-                  test_kwargs={**_IMAGENET_TEST, "fc_units": 64})
+    _register_cnn(_name, "vgg", VGG, f"torchvision {_name}", _trainable, _moving,
+                  recipe=CHAPTER2_RECIPE.replace(lr=1e-4))
 
 # GoogLeNet has no batch norm: Adam at 1e-3 overshoots.
 _register_cnn(
@@ -154,7 +148,7 @@ _register_cnn(
     ),
     "paper's Table 1 network (5x5 branches, biases, no BN: 6,990,272 weights + 8,280 biases; "
     "Table 1 sums to ~6.8M with K=1024; torchvision's BN/3x3 variant has 6,624,904)",
-    6_998_552, recipe={"lr": 1e-4}, aliases=("inception",),
+    6_998_552, recipe=CHAPTER2_RECIPE.replace(lr=1e-4), aliases=("inception",),
 )
 
 ALEXNET = Paper(
@@ -164,21 +158,18 @@ ALEXNET = Paper(
     url="https://papers.nips.cc/paper/4824-imagenet-classification-with-deep-convolutional-neural-networks",
 )
 # The recipes train with the paper's random crops, and on CIFAR-10 its flips too
-# (a mirrored digit is no digit); the zoo tests leave them out, so that a fixed
-# batch stays fixed.
-_ALEXNET_RECIPE = {"lr": 1e-4, "model_kwargs": {"augment": ["crop"]}}
-_ALEXNET_DATASET_RECIPES = {"cifar10": {"model_kwargs": {"augment": ["crop", "flip"]}}}
-_ALEXNET_TEST = {"input_shape": (72, 72, 3), "classes": 10, "fc_units": 64}
+# (a mirrored digit is no digit).
+_ALEXNET_RECIPE = CHAPTER2_RECIPE.replace(lr=1e-4, model_kwargs={"augment": ["crop"]})
+_ALEXNET_DATASET_RECIPES = {"cifar10": _ALEXNET_RECIPE.replace(model_kwargs={"augment": ["crop", "flip"]})}
 _register_cnn("alexnet", "alexnet", ALEXNET, "torchvision alexnet (single tower, 64/192/384/256/256)",
               61_100_840, recipe=_ALEXNET_RECIPE, dataset_recipes=_ALEXNET_DATASET_RECIPES,
-              test_kwargs=_ALEXNET_TEST,
               min_input_size=63)
 _register_cnn(
     "alexnet_paper", "alexnet", ALEXNET,
     "hand count of the paper's two-tower net (96/256/384/384/256, groups=2 in conv2/4/5, "
     "227x227; 62,378,344 with groups=1)",
     60_965_224, input_shape=(227, 227, 3), recipe=_ALEXNET_RECIPE,
-    dataset_recipes=_ALEXNET_DATASET_RECIPES, test_kwargs=_ALEXNET_TEST, min_input_size=67,
+    dataset_recipes=_ALEXNET_DATASET_RECIPES, min_input_size=67,
 )
 
 # --- Chapters 4-5: sequential models (RNN, LSTM, GRU, Transformer) ---------------
@@ -212,19 +203,19 @@ for _name, _paper, _formula, _params in [
             name=_name,
             builder=f"keras_dlbasic.models.rnn:{_name}",
             chapter=4,
-            task="sequence-classification",
+            tasks=("classification", "regression"),
+            inputs="sequence",
             paper=_paper,
             input_shape=(28, 28),
             dataset="mnist_5k",
             full_dataset="imdb_reviews",
             reference_params=_params,
             params_source=f"rnn_param_formula: {_formula}",
-            recipe={"epochs": 15, "batch_size": 32, "lr": 3e-3},
+            recipe=Recipe(epochs=15, batch_size=32, lr=3e-3),
             # The adding problem (length 100) needs a larger step to leave the 0.167
             # plateau; 32 units are enough and 4x faster than 128.
-            dataset_recipes={"adding_problem": {"epochs": 20, "batch_size": 64, "lr": 1e-2,
-                                                "model_kwargs": {"units": 32}}},
-            test_kwargs={"units": 16},
+            dataset_recipes={"adding_problem": Recipe(epochs=20, batch_size=64, lr=1e-2,
+                                                      model_kwargs={"units": 32})},
         )
     )
 
@@ -239,7 +230,6 @@ _TRANSFORMER_PARAMS = (
     "+ encoder layers·(4·(d²+d) + 2·d·d_ff+d_ff+d + 2·2d) "
     "+ decoder layers·(2·4·(d²+d) + 2·d·d_ff+d_ff+d + 3·2d)"
 )
-_TINY_SEQ2SEQ = {"d_model": 16, "num_heads": 2, "d_ff": 32, "encoder_layers": 1, "decoder_layers": 1}
 
 # Inputs: [encoder_tokens (B, S), decoder_tokens (B, T)] int32; output (B, T, vocab) probabilities.
 register_model(
@@ -247,15 +237,15 @@ register_model(
         name="transformer",
         builder="keras_dlbasic.models.transformer:transformer",
         chapter=5,
-        task="sequence-to-sequence",
+        tasks=("seq2seq",),
+        inputs="tokens",
         paper=VASWANI,
         input_shape=((None,), (None,)),
         dataset="digit_reversal",
         full_dataset=None,  # WMT14 needs a subword tokenizer: not supported offline
         reference_params=168_256,
         params_source=_TRANSFORMER_PARAMS + " with V=13, d=64, d_ff=128, 2+2 layers",
-        recipe={"epochs": 10, "batch_size": 64, "lr": 1e-3},
-        test_kwargs=_TINY_SEQ2SEQ,
+        recipe=Recipe(epochs=10, batch_size=64, lr=1e-3),
     )
 )
 register_model(
@@ -263,7 +253,8 @@ register_model(
         name="transformer_base",
         builder="keras_dlbasic.models.transformer:transformer_base",
         chapter=5,
-        task="sequence-to-sequence",
+        tasks=("seq2seq",),
+        inputs="tokens",
         paper=VASWANI,
         input_shape=((None,), (None,)),
         dataset="digit_reversal",
@@ -273,8 +264,7 @@ register_model(
             _TRANSFORMER_PARAMS + " with V=37,000, d=512, d_ff=2048, 6+6 layers "
             "(paper Table 3: 65M)"
         ),
-        recipe={"epochs": 1, "batch_size": 32, "lr": 1e-4},
-        test_kwargs={"vocab_size": 64, **_TINY_SEQ2SEQ},
+        recipe=Recipe(epochs=1, batch_size=32, lr=1e-4),
     )
 )
 register_model(
@@ -282,7 +272,8 @@ register_model(
         name="transformer_encoder",
         builder="keras_dlbasic.models.transformer:transformer_encoder",
         chapter=5,
-        task="sequence-classification",
+        tasks=("classification", "regression"),
+        inputs="sequence",
         paper=VASWANI,
         input_shape=(28, 28),
         dataset="mnist_5k",
@@ -292,7 +283,6 @@ register_model(
             "28·64+64 input projection + 2·(4·(64²+64) + 2·64·128+128+64 + 2·128) "
             "+ 64·10+10 head"
         ),
-        recipe={"epochs": 5, "batch_size": 64, "lr": 1e-3},
-        test_kwargs={"d_model": 16, "num_heads": 2, "d_ff": 32, "num_layers": 1},
+        recipe=Recipe(epochs=5, batch_size=64, lr=1e-3),
     )
 )

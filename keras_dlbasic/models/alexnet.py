@@ -35,6 +35,7 @@ from keras import layers
 
 from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
 from keras_dlbasic.models.common import check_head_args, global_pool, image_input_shape, predictions
+from keras_dlbasic.registry import variant_of
 
 TORCHVISION_FILTERS = (64, 192, 384, 256, 256)
 PAPER_FILTERS = (96, 256, 384, 384, 256)
@@ -138,6 +139,7 @@ def alexnet(
     return keras.Model(inputs, outputs, name=name)
 
 
+@variant_of(alexnet)
 def alexnet_paper(**kwargs):
     """The paper's two-tower AlexNet on 227x227 inputs: 60,965,224 parameters."""
     if kwargs.get("input_shape") is None:

@@ -39,6 +39,7 @@ from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
 from keras_dlbasic.models.common import (
     bn, channel_axis, check_head_args, classifier_head, image_input_shape,
 )
+from keras_dlbasic.registry import variant_of
 
 # --- Blocks -----------------------------------------------------------------------
 
@@ -202,29 +203,37 @@ def resnet(
 # --- Variants ---------------------------------------------------------------------
 
 
+@variant_of(resnet, fixed=("name",))
 def resnet18(stage_blocks=(2, 2, 2, 2), **kwargs):
     """ResNet-18 (Table 1): 11,689,512 trainable parameters, as torchvision."""
     return resnet(stage_blocks, name="resnet18", **kwargs)
 
 
+@variant_of(resnet, fixed=("name",))
 def resnet34(stage_blocks=(3, 4, 6, 3), **kwargs):
     """ResNet-34 (Table 1): 21,797,672 trainable parameters, as torchvision."""
     return resnet(stage_blocks, name="resnet34", **kwargs)
 
 
+@variant_of(resnet, fixed=("bottleneck", "name"))
 def resnet50(stage_blocks=(3, 4, 6, 3), **kwargs):
     """ResNet-50 (Table 1): 25,557,032 trainable parameters, as torchvision."""
     return resnet(stage_blocks, bottleneck=True, name="resnet50", **kwargs)
 
 
+@variant_of(resnet, fixed=("bottleneck", "name"))
 def resnet101(stage_blocks=(3, 4, 23, 3), **kwargs):
     """ResNet-101 (Table 1): 44,549,160 trainable parameters, as torchvision."""
     return resnet(stage_blocks, bottleneck=True, name="resnet101", **kwargs)
 
 
+@variant_of(resnet, fixed=("bottleneck", "name"))
 def resnet152(stage_blocks=(3, 8, 36, 3), **kwargs):
     """ResNet-152 (Table 1): 60,192,808 trainable parameters, as torchvision."""
     return resnet(stage_blocks, bottleneck=True, name="resnet152", **kwargs)
+
+
+_CIFAR_FIXED = ("stage_blocks", "cifar", "plain", "name")
 
 
 def _cifar(depth, plain, name, kwargs):
@@ -233,36 +242,43 @@ def _cifar(depth, plain, name, kwargs):
     return resnet([n, n, n], cifar=True, plain=plain, name=name, **kwargs)
 
 
+@variant_of(resnet, fixed=_CIFAR_FIXED)
 def resnet20(**kwargs):
     """CIFAR ResNet-20 (Table 6: 0.27M)."""
     return _cifar(20, False, "resnet20", kwargs)
 
 
+@variant_of(resnet, fixed=_CIFAR_FIXED)
 def resnet32(**kwargs):
     """CIFAR ResNet-32 (Table 6: 0.46M)."""
     return _cifar(32, False, "resnet32", kwargs)
 
 
+@variant_of(resnet, fixed=_CIFAR_FIXED)
 def resnet44(**kwargs):
     """CIFAR ResNet-44 (Table 6: 0.66M)."""
     return _cifar(44, False, "resnet44", kwargs)
 
 
+@variant_of(resnet, fixed=_CIFAR_FIXED)
 def resnet56(**kwargs):
     """CIFAR ResNet-56 (Table 6: 0.85M)."""
     return _cifar(56, False, "resnet56", kwargs)
 
 
+@variant_of(resnet, fixed=_CIFAR_FIXED)
 def resnet110(**kwargs):
     """CIFAR ResNet-110 (Table 6: 1.7M)."""
     return _cifar(110, False, "resnet110", kwargs)
 
 
+@variant_of(resnet, fixed=_CIFAR_FIXED)
 def plain20(**kwargs):
     """CIFAR plain-20: ResNet-20 without shortcuts (Fig. 6, left)."""
     return _cifar(20, True, "plain20", kwargs)
 
 
+@variant_of(resnet, fixed=_CIFAR_FIXED)
 def plain56(**kwargs):
     """CIFAR plain-56: ResNet-56 without shortcuts (Fig. 6, left)."""
     return _cifar(56, True, "plain56", kwargs)

@@ -34,6 +34,7 @@ from keras_dlbasic.models.common import (
     image_input_shape,
     predictions,
 )
+from keras_dlbasic.registry import variant_of
 
 # Convs per stage for the paper's Table 1 columns; stage i has 64·2^i filters, at most 512.
 CONFIGS = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
@@ -110,41 +111,49 @@ def vgg(
 # --- Variants ---------------------------------------------------------------------
 
 
+@variant_of(vgg, fixed=("stage_convs", "batch_norm", "name"))
 def vgg11(**kwargs):
     """VGG-11 (column A): 132,863,336 parameters, as torchvision."""
     return vgg(CONFIGS[11], name="vgg11", **kwargs)
 
 
+@variant_of(vgg, fixed=("stage_convs", "batch_norm", "name"))
 def vgg13(**kwargs):
     """VGG-13 (column B): 133,047,848 parameters, as torchvision."""
     return vgg(CONFIGS[13], name="vgg13", **kwargs)
 
 
+@variant_of(vgg, fixed=("stage_convs", "batch_norm", "name"))
 def vgg16(**kwargs):
     """VGG-16 (column D): 138,357,544 parameters, as torchvision."""
     return vgg(CONFIGS[16], name="vgg16", **kwargs)
 
 
+@variant_of(vgg, fixed=("stage_convs", "batch_norm", "name"))
 def vgg19(**kwargs):
     """VGG-19 (column E): 143,667,240 parameters, as torchvision."""
     return vgg(CONFIGS[19], name="vgg19", **kwargs)
 
 
+@variant_of(vgg, fixed=("stage_convs", "batch_norm", "name"))
 def vgg11_bn(**kwargs):
     """VGG-11 with BatchNorm: 132,868,840 trainable parameters, as torchvision."""
     return vgg(CONFIGS[11], batch_norm=True, name="vgg11_bn", **kwargs)
 
 
+@variant_of(vgg, fixed=("stage_convs", "batch_norm", "name"))
 def vgg13_bn(**kwargs):
     """VGG-13 with BatchNorm: 133,053,736 trainable parameters, as torchvision."""
     return vgg(CONFIGS[13], batch_norm=True, name="vgg13_bn", **kwargs)
 
 
+@variant_of(vgg, fixed=("stage_convs", "batch_norm", "name"))
 def vgg16_bn(**kwargs):
     """VGG-16 with BatchNorm: 138,365,992 trainable parameters, as torchvision."""
     return vgg(CONFIGS[16], batch_norm=True, name="vgg16_bn", **kwargs)
 
 
+@variant_of(vgg, fixed=("stage_convs", "batch_norm", "name"))
 def vgg19_bn(**kwargs):
     """VGG-19 with BatchNorm: 143,678,248 trainable parameters, as torchvision."""
     return vgg(CONFIGS[19], batch_norm=True, name="vgg19_bn", **kwargs)

@@ -1,4 +1,4 @@
-"""Chapter 2 experiments: why deep plain nets fail and residual nets do not.
+"""Chapter 2 studies: why deep plain nets fail and residual nets do not.
 
 Reference: He, Zhang, Ren & Sun, "Deep Residual Learning for Image
 Recognition", CVPR 2016, https://arxiv.org/abs/1512.03385, Fig. 1 and Fig. 6.
@@ -17,21 +17,18 @@ their shortcuts (``plain20`` / ``plain56`` against ``resnet20`` / ``resnet56``):
 * ``degradation_experiment``: the training loss per epoch. The paper's
   degradation problem is that plain-56 trains *worse* than plain-20 although
   it could copy it and set its extra layers to the identity; ResNet-56 does not
-  suffer from it.
-
-``train_or_resume`` runs one configuration into a run directory, continuing
-it if it was interrupted, so a chapter script can be re-run.
+  suffer from it. Its runs go through ``keras_dlbasic.chapters.runs.train_or_resume``,
+  so the chapter script can be re-run.
 """
-import dataclasses
 import pathlib
 
 import keras
 
-from keras_dlbasic.errors import DLBasicError, ModelArgumentError
+from keras_dlbasic.chapters.runs import train_or_resume
+from keras_dlbasic.errors import ModelArgumentError
 from keras_dlbasic.gradients import kernel_gradient_norms
-from keras_dlbasic.io import read_csv
 from keras_dlbasic.models.resnet import resnet
-from keras_dlbasic.training import load_run, resolve_config, resume, train
+from keras_dlbasic.training import resolve_config
 
 DEGRADATION_MODELS = ("plain20", "plain56", "resnet20", "resnet56")
 
@@ -79,21 +76,6 @@ def gradient_flow(x, y, depths=(20, 56), classes=10, training=False, zero_init_r
     return norms
 
 
-@dataclasses.dataclass
-class TrainingCurve:
-    """One finished run: per-epoch training loss, test metrics, where it lives.
-
-    ``seconds`` adds up the epochs' times from history.csv, so it stays the
-    training time when a finished run is only re-evaluated.
-    """
-
-    model: str
-    loss: list
-    metrics: dict
-    run_dir: pathlib.Path
-    seconds: float
-
-
 def degradation_experiment(output_dir, models=DEGRADATION_MODELS, epochs=None, batch_size=None,
                            lr=None, schedule=None, verbose=0, **options):
     """Train ``models`` with one shared recipe; their per-epoch training losses.
@@ -124,36 +106,3 @@ def degradation_experiment(output_dir, models=DEGRADATION_MODELS, epochs=None, b
         curves[config.model] = train_or_resume(config, pathlib.Path(output_dir) / config.model,
                                                verbose=verbose)
     return curves
-
-
-def train_or_resume(config, run_dir, verbose=0):
-    """``train(config, run_dir)``, or ``resume`` if ``run_dir`` holds a run of ``config``.
-
-    A run with the same configuration, or the same with fewer epochs, continues
-    after its last finished epoch (a finished one is only re-evaluated); any
-    other run there raises ``DLBasicError``.
-
-    Returns:
-        The run's ``TrainingCurve``.
-    """
-    run_dir = pathlib.Path(run_dir)
-    if (run_dir / "config.json").is_file():
-        _check_same_run(run_dir, config)
-        metrics = resume(run_dir, epochs=config.epochs, verbose=verbose)
-    else:
-        metrics = train(config, run_dir, verbose=verbose)
-    history = read_csv(run_dir / "history.csv")
-    return TrainingCurve(config.model, [row["loss"] for row in history], metrics, run_dir,
-                         round(sum(row["seconds"] for row in history), 2))
-
-
-def _check_same_run(run_dir, config):
-    stored, _ = load_run(run_dir)
-    differs = []
-    for field in (f.name for f in dataclasses.fields(config)):
-        there, here = getattr(stored, field), getattr(config, field)
-        if there != here and not (field == "epochs" and there < here):
-            differs.append(f"{field}: {there!r} there, {here!r} here")
-    if differs:
-        raise DLBasicError(f"{run_dir} holds a different run ({'; '.join(differs)}); "
-                           f"choose another output directory")

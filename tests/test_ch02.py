@@ -1,9 +1,9 @@
-"""Chapter 2 experiments: gradient flow at init, degradation runs and their resumption."""
+"""Chapter 2 studies: gradient flow at init, degradation runs and their resumption."""
 import numpy as np
 import pytest
 
+from keras_dlbasic.chapters.ch02 import degradation_experiment, gradient_flow
 from keras_dlbasic.errors import DLBasicError, ModelArgumentError
-from keras_dlbasic.experiments import degradation_experiment, gradient_flow
 from keras_dlbasic.plotting import plot_curves
 
 

@@ -1,0 +1,110 @@
+"""The ``Task`` interface: everything the trainer asks of a kind of problem.
+
+The trainer (``keras_dlbasic.training``) knows runs, checkpoints and resume;
+a task knows its problem. In the order a run uses them:
+
+1. ``prepare(data, spec)``: the dataset shaped for the model (images resized
+   to the model's smallest input, digits read row by row by sequence models).
+2. ``builder_kwargs(data)``: what the data fixes about the model (input
+   shape, classes, vocabulary).
+3. ``compile(model, optimizer)``: the loss and metrics. A model that defines
+   its own ``compute_loss`` or ``train_step`` (a VAE, a GAN) gets only its
+   optimizer from its task.
+4. ``fit_inputs(data, split, batch_size)``: the keyword arguments of
+   ``fit`` / ``evaluate`` for one split (inputs, targets, sample weights).
+5. ``validation_score(row)``: which epoch is best (higher is better).
+6. ``evaluate(model, data)``: test metrics, ``model.evaluate`` and beyond
+   (greedy decoding; mAP or sample quality in later chapters).
+7. ``figures(model, data, history, run_dir, title)``: the PNGs a run saves.
+
+Subclass ``Task``, override what differs, and register it with
+``keras_dlbasic.tasks.register_task``.
+"""
+import keras
+import numpy as np
+
+
+class Task:
+    """A kind of learning problem, as the trainer sees it.
+
+    Attributes:
+        monitor: ``(history key, "max" | "min")`` that picks ``best.keras``.
+    """
+
+    monitor = ("val_loss", "min")
+
+    # --- 1-2: data and model -------------------------------------------------------
+    def prepare(self, data, spec):
+        """``data`` shaped for the model of ``spec`` (a ``ModelSpec``).
+
+        Images (N, H, W, C) are read row by row, (N, T=H, features=W), by a
+        model with ``spec.inputs == "sequence"``; an image model gets them
+        resized up to its ``min_input_size`` and in the current image data format.
+        """
+        if isinstance(data.x_train, dict) or data.x_train.ndim != 4:
+            return data
+        if spec.inputs == "sequence":
+            return data.map_inputs(lambda x: x[..., 0])
+        if spec.min_input_size and data.input_shape[0] < spec.min_input_size:
+            data = data.map_inputs(lambda x: resize_images(x, spec.min_input_size))
+        if keras.config.image_data_format() == "channels_first":
+            data = data.map_inputs(lambda x: np.transpose(x, (0, 3, 1, 2)))
+        return data
+
+    def builder_kwargs(self, data):
+        """Builder arguments the data decides."""
+        return {"input_shape": data.input_shape}
+
+    # --- 3-4: compile and fit ------------------------------------------------------
+    def compile(self, model, optimizer):
+        """``model.compile`` with this task's loss and metrics."""
+        model.compile(optimizer=optimizer, **self.compile_kwargs(model))
+
+    def compile_kwargs(self, model):
+        """Keyword arguments of ``model.compile`` besides the optimizer."""
+        return {}
+
+    def fit_inputs(self, data, split, batch_size):
+        """Keyword arguments of ``fit`` / ``evaluate`` for ``split`` ("train", "val", "test").
+
+        The default: ``x`` and ``y`` of the split, and ``sample_weight`` from
+        ``sample_weight(y)``.
+        """
+        x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+        return {"x": x, "y": y, "sample_weight": self.sample_weight(y), "batch_size": batch_size}
+
+    def sample_weight(self, y):
+        """Per-target weights for the loss and weighted metrics, or ``None``."""
+        return None
+
+    # --- 5-7: scoring ---------------------------------------------------------------
+    def validation_score(self, row):
+        """Higher is better: the ``monitor`` value of one history row."""
+        key, mode = self.monitor
+        return row[key] if mode == "max" else -row[key]
+
+    def evaluate(self, model, data, batch_size=256):
+        """Test metrics as a flat dict of floats, keys starting with ``test_``."""
+        results = model.evaluate(**self.fit_inputs(data, "test", batch_size), verbose=0,
+                                 return_dict=True)
+        return {f"test_{k}": float(v) for k, v in results.items()}
+
+    def figures(self, model, data, history, run_dir, title=""):
+        """Save the run's PNGs into ``run_dir``: the loss and metric curves."""
+        from keras_dlbasic.plotting import plot_history
+
+        plot_history(history, run_dir / "curves.png", title=title)
+
+
+def resize_images(images, size, batch=512):
+    """Bilinear resize of (N, H, W, C) images to ``size`` x ``size``, as numpy."""
+    return np.concatenate([
+        keras.ops.convert_to_numpy(
+            keras.ops.image.resize(images[i:i + batch], (size, size), data_format="channels_last"))
+        for i in range(0, len(images), batch)
+    ])
+
+
+def output_is_logits(model):
+    """Whether the model's last layer has no activation (so losses take ``from_logits``)."""
+    return getattr(model.layers[-1], "activation", None) is keras.activations.linear

@@ -1,0 +1,38 @@
+"""Classification and regression: one output per example.
+
+* ``Classification``: integer labels, sparse cross-entropy and accuracy; the
+  best epoch has the highest validation accuracy. Token inputs (text) set the
+  model's vocabulary.
+* ``Regression``: float targets, mean squared error (the loss) and mean
+  absolute error; the classifier's head becomes one linear output, so every
+  classifier of sequences can also regress (the adding problem of chapter 4).
+"""
+import keras
+
+from keras_dlbasic.tasks.base import Task, output_is_logits
+
+
+class Classification(Task):
+    monitor = ("val_accuracy", "max")
+
+    def builder_kwargs(self, data):
+        kwargs = {"input_shape": data.input_shape, "classes": data.num_classes}
+        if data.vocab_size:
+            kwargs["vocab_size"] = data.vocab_size
+        return kwargs
+
+    def compile_kwargs(self, model):
+        return {
+            "loss": keras.losses.SparseCategoricalCrossentropy(from_logits=output_is_logits(model)),
+            "metrics": ["accuracy"],
+        }
+
+
+class Regression(Task):
+    monitor = ("val_loss", "min")
+
+    def builder_kwargs(self, data):
+        return {"input_shape": data.input_shape, "classes": 1, "classifier_activation": "linear"}
+
+    def compile_kwargs(self, model):
+        return {"loss": "mse", "metrics": ["mae"]}
