@@ -15,7 +15,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from keras_dlbasic import get_model  # noqa: E402
 from keras_dlbasic.accounting import (  # noqa: E402
-    bottleneck_vs_direct, receptive_field, stacked_vs_single,
+    bottleneck_vs_direct,
+    receptive_field,
+    stacked_vs_single,
 )
 from keras_dlbasic.chapters import script_args, show  # noqa: E402
 from keras_dlbasic.chapters.runs import train_or_resume  # noqa: E402

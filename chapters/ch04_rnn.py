@@ -20,11 +20,14 @@ from keras_dlbasic import get_model, load_model  # noqa: E402
 from keras_dlbasic.accounting import model_stats  # noqa: E402
 from keras_dlbasic.chapters import script_args, show  # noqa: E402
 from keras_dlbasic.chapters.ch04 import (  # noqa: E402
-    gate_activations, hard_sequence_accuracy, plot_gate_activations,
+    gate_activations,
+    hard_sequence_accuracy,
+    plot_gate_activations,
 )
 from keras_dlbasic.chapters.runs import train_or_resume  # noqa: E402
 from keras_dlbasic.data.synthetic import (  # noqa: E402
-    ADDING_BASELINE_MSE, hard_sequence_variants,
+    ADDING_BASELINE_MSE,
+    hard_sequence_variants,
 )
 from keras_dlbasic.models.rnn import rnn_param_formula  # noqa: E402
 from keras_dlbasic.summary import count, format_table  # noqa: E402

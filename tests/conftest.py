@@ -108,3 +108,15 @@ def random_batch(model, batch=2, seed=0):
     label_shape = [batch, *(6 if d is None else d for d in model.output_shape[1:-1])]
     y = rng.integers(0, classes, size=label_shape).astype("int32")
     return (xs[0] if len(xs) == 1 else xs), y
+
+
+@pytest.fixture
+def channels_first():
+    """Runs the test with ``keras.config.image_data_format() == "channels_first"``;
+    the previous format comes back afterwards, also when the test fails."""
+    previous = keras.config.image_data_format()
+    keras.config.set_image_data_format("channels_first")
+    try:
+        yield
+    finally:
+        keras.config.set_image_data_format(previous)

@@ -5,8 +5,13 @@ from keras import layers
 
 from keras_dlbasic import get_model
 from keras_dlbasic.accounting import (
-    bottleneck_vs_direct, conv_params, dense_params, layer_table, model_stats,
-    receptive_field, stacked_vs_single,
+    bottleneck_vs_direct,
+    conv_params,
+    dense_params,
+    layer_table,
+    model_stats,
+    receptive_field,
+    stacked_vs_single,
 )
 
 

@@ -6,36 +6,52 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import predict, to_numpy
-
-from keras_dlbasic import load_model
+from keras_dlbasic import load_model, model_info
 from keras_dlbasic.accounting import conv_params, dense_params, model_stats
 from keras_dlbasic.errors import ModelArgumentError
 from keras_dlbasic.models import alexnet
+from keras_dlbasic.registry import shapes_only
+
+from conftest import predict, to_numpy
+
+# Output channels of conv1..conv5: the paper's two towers together, and torchvision's.
+PAPER_FILTERS = (96, 256, 384, 384, 256)
+TORCHVISION_FILTERS = (64, 192, 384, 256, 256)
+
+
+def alexnet_count(filters, groups=1, flat_side=6, fc_units=4096, classes=1000):
+    """Parameters by hand: conv1 11x11, conv2 5x5, conv3-5 3x3 (conv2, conv4 and conv5
+    split over ``groups`` towers), all with biases; then fc-fc-fc."""
+    kernels, grouped = (11, 5, 3, 3, 3), (False, True, False, True, True)
+    c_in, total = 3, 0
+    for kernel, c_out, split in zip(kernels, filters, grouped):
+        total += conv_params(kernel, c_in, c_out, groups=groups if split else 1)
+        c_in = c_out
+    return (total + dense_params(flat_side**2 * c_in, fc_units) + dense_params(fc_units, fc_units)
+            + dense_params(fc_units, classes))
 
 
 @pytest.fixture(scope="module")
 def paper_models():
-    return alexnet.alexnet_paper(), alexnet.alexnet_paper(groups=1)
+    with shapes_only():
+        return alexnet.alexnet_paper(), alexnet.alexnet_paper(groups=1)
 
 
 def test_torchvision_count_and_macs():
-    model = alexnet.alexnet()
+    with shapes_only():
+        model = alexnet.alexnet()
     stats = model_stats(model)
-    assert stats.params == 61_100_840
-    assert stats.macs / 1e9 == pytest.approx(0.71, rel=0.02)  # torchvision GFLOPS 0.71
+    assert stats.params == alexnet_count(TORCHVISION_FILTERS)
+    assert stats.params == model_info("alexnet").reference_params  # torchvision's num_params
+    assert stats.macs / 1e9 == pytest.approx(0.71, rel=0.02)  # torchvision GFLOPS 0.71 (snapshot)
     assert model.get_layer("pool5").output.shape == (None, 6, 6, 256)
 
 
 def test_paper_two_tower_count(paper_models):
     two_towers, one_tower = paper_models
-    convs = (
-        conv_params(11, 3, 96) + conv_params(5, 96, 256, groups=2) + conv_params(3, 256, 384)
-        + conv_params(3, 384, 384, groups=2) + conv_params(3, 384, 256, groups=2)
-    )
-    fcs = dense_params(6 * 6 * 256, 4096) + dense_params(4096, 4096) + dense_params(4096, 1000)
-    assert two_towers.count_params() == convs + fcs == 60_965_224
-    assert one_tower.count_params() == 62_378_344
+    expected = alexnet_count(PAPER_FILTERS, groups=2)
+    assert two_towers.count_params() == expected == model_info("alexnet_paper").reference_params
+    assert one_tower.count_params() == alexnet_count(PAPER_FILTERS, groups=1)
     assert two_towers.get_layer("conv1").output.shape == (None, 55, 55, 96)
 
 
@@ -52,14 +68,12 @@ def test_groups_halve_the_grouped_layers(paper_models):
     assert model_stats(one_tower).macs - model_stats(two_towers).macs == saved == 410_849_280
 
 
-def test_channels_first_same_count():
-    small = dict(input_shape=(64, 64, 3), classes=10, fc_units=64, groups=2)
-    expected = alexnet.alexnet(**small).count_params()
-    keras.config.set_image_data_format("channels_first")
-    try:
-        assert alexnet.alexnet(**{**small, "input_shape": (3, 64, 64)}).count_params() == expected
-    finally:
-        keras.config.set_image_data_format("channels_last")
+def test_channels_first_keeps_the_hand_count(channels_first):
+    model = alexnet.alexnet(input_shape=(3, 64, 64), classes=10, fc_units=64, groups=2)
+    # 64x64: conv1 (64 + 4 - 11) // 4 + 1 = 15, pools to 7, 3 and 1.
+    expected = alexnet_count(TORCHVISION_FILTERS, 2, flat_side=1, fc_units=64, classes=10)
+    assert model.count_params() == expected
+    assert model.get_layer("pool5").output.shape == (None, 256, 1, 1)
 
 
 def test_errors_repeat_the_bad_value():

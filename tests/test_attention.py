@@ -4,15 +4,15 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import to_numpy
-from layer_testing import run_layer_test
-
 from keras_dlbasic.layers import (
     MultiHeadAttention,
     SinusoidalPositionalEncoding,
     causal_mask,
     scaled_dot_product_attention,
 )
+
+from conftest import to_numpy
+from layer_testing import run_layer_test
 
 RNG = np.random.default_rng(0)
 Q = RNG.normal(size=(2, 5, 3, 8)).astype("float32")  # (B, T, heads, head_dim)
@@ -90,23 +90,66 @@ def test_multi_head_attention_matches_keras(use_fused):
     np.testing.assert_allclose(to_numpy(scores), to_numpy(expected_scores), atol=1e-5)
 
 
-@pytest.mark.parametrize("init_kwargs,call_kwargs", [
-    ({"use_fused": True}, {}),
-    ({"use_fused": False, "value_dim": 4, "output_dim": 5}, {"use_causal_mask": True}),
-])
-def test_multi_head_attention_layer(init_kwargs, call_kwargs):
+# The shapes of the transformer layers' tests too (d_model 8, 2 heads of 4, T 4, S 5):
+# on JAX every new shape and dtype compiles each op of an eager call again.
+@pytest.mark.parametrize("init_kwargs,call_kwargs,output_shape", [
+    ({"use_fused": True}, {}, (2, 4, 8)),
+    # The explicit path, with the weights (B, heads, T, S) as a second output.
+    ({"use_fused": False, "value_dim": 3, "output_dim": 6},
+     {"use_causal_mask": True, "return_attention_scores": True}, [(2, 4, 6), (2, 2, 4, 5)]),
+], ids=["fused", "explicit_causal_scores"])
+def test_multi_head_attention_layer(init_kwargs, call_kwargs, output_shape):
     rng = np.random.default_rng(1)
     inputs = {
-        "query": rng.normal(size=(2, 4, 6)).astype("float32"),
-        "value": rng.normal(size=(2, 4, 6)).astype("float32"),
-        "attention_mask": np.tril(np.ones((2, 4, 4), bool)) | np.eye(4, k=1, dtype=bool),
+        "query": rng.normal(size=(2, 4, 8)).astype("float32"),
+        "value": rng.normal(size=(2, 5, 8)).astype("float32"),
+        "attention_mask": np.tril(np.ones((2, 4, 5), bool)) | np.eye(4, 5, k=1, dtype=bool),
     }
     run_layer_test(
-        MultiHeadAttention, {"num_heads": 2, "key_dim": 3, **init_kwargs}, inputs,
-        call_kwargs=call_kwargs, expected_output_shape=(2, 4, init_kwargs.get("output_dim", 6)),
+        MultiHeadAttention, {"num_heads": 2, "key_dim": 4, **init_kwargs}, inputs,
+        call_kwargs=call_kwargs, expected_output_shape=output_shape,
         # q·(k + b_k) adds q·b_k to a whole row of scores, which softmax ignores.
         weights_without_gradient=("key_bias",),
     )
+
+
+@pytest.mark.parametrize("use_fused", [True, False])
+def test_padding_mask_under_mixed_float16(use_fused):
+    """The masked path in float16: the mask value must stay finite in float16
+    (-1e9 is -inf there), masked keys get no weight and the outputs agree with
+    float32 within float16's precision."""
+    rng = np.random.default_rng(3)
+    query = rng.normal(size=(2, 4, 8)).astype("float32")
+    value = rng.normal(size=(2, 5, 8)).astype("float32")
+    keys = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)  # (B, S): 2 padded keys
+    mask = np.repeat(keys[:, None, :], 4, axis=1)  # (B, T, S)
+    reference = MultiHeadAttention(num_heads=2, key_dim=4, use_fused=use_fused)
+    expected = to_numpy(reference(query, value, attention_mask=mask))
+    keras.config.set_dtype_policy("mixed_float16")  # the autouse fixture restores it
+    mha = MultiHeadAttention(num_heads=2, key_dim=4, use_fused=use_fused)
+    mha(query, value)
+    mha.set_weights(reference.get_weights())
+
+    outputs = mha(query, value, attention_mask=mask)
+    assert keras.backend.standardize_dtype(outputs.dtype) == "float16"
+    outputs = to_numpy(outputs).astype("float32")
+    assert np.all(np.isfinite(outputs))
+    np.testing.assert_allclose(outputs, expected, atol=1e-2 * max(1.0, np.abs(expected).max()))
+    # A padded key's value does not reach the output.
+    changed = value.copy()
+    changed[0, 3:] += 5.0
+    moved = to_numpy(mha(query, changed, attention_mask=mask)).astype("float32")
+    np.testing.assert_allclose(moved, outputs, atol=1e-3)
+    # The weights themselves (explicit path): ~0 on padded keys, rows sum to 1.
+    _, weights = mha(query, value, attention_mask=mask, return_attention_scores=True)
+    weights = to_numpy(weights).astype("float32")  # (B, heads, T, S)
+    assert weights.shape == (2, 2, 4, 5) and np.all(np.isfinite(weights))
+    np.testing.assert_allclose(weights[0, :, :, 3:], 0.0, atol=1e-6)
+    np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-2)
+    # A query that sees no key at all stays finite (a finite mask value, not -inf).
+    blind = mask.copy()
+    blind[1, 2] = False
+    assert np.all(np.isfinite(to_numpy(mha(query, value, attention_mask=blind))))
 
 
 def test_multi_head_attention_validation():

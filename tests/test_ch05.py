@@ -5,6 +5,7 @@ import pytest
 from keras_dlbasic import get_model
 from keras_dlbasic.chapters.ch05 import decoder_attention_weights, greedy_decode
 from keras_dlbasic.data.synthetic import digit_reversal
+
 from conftest import SEQ2SEQ_SMALL as SMALL
 
 

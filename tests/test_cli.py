@@ -116,29 +116,22 @@ def test_readme_model_table_matches_registry(run):
     assert table.strip() == run("list", "--markdown").output.strip()
 
 
-def _broken_run(tmp_path):
-    """A finished one-epoch run whose files are then damaged, one way per case."""
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A finished one-epoch run, trained once for the tests that damage copies of it."""
     from keras_dlbasic import training
 
-    run_dir = tmp_path / "run"
+    run_dir = tmp_path_factory.mktemp("finished") / "run"
     training.train(training.resolve_config("cnn", epochs=1, limit=32, batch_size=16),
                    run_dir, verbose=0)
     return run_dir
 
 
-@pytest.mark.parametrize("damage,command,message", [
-    ("config", "evaluate", "config.json is corrupt"),
-    ("config_key", "train --resume", "unknown config key 'epoch'"),
-    ("checkpoint", "evaluate", "cannot load"),
-    ("checkpoint", "export --format onnx", "cannot load"),
-    ("last", "train --resume", "cannot load"),
-])
-def test_damaged_run_gives_one_line_on_stderr(tmp_path, damage, command, message):
-    """Through a real process: stderr holds the error line and nothing else (no
-    traceback, no TensorFlow start-up logging), and the exit status is 1."""
+def damaged_copy(finished_run, tmp_path, damage):
     import json
+    import shutil
 
-    run_dir = _broken_run(tmp_path)
+    run_dir = shutil.copytree(finished_run, tmp_path / "run")
     if damage == "config":
         (run_dir / "config.json").write_text('{"model": "cnn", ')
     elif damage == "config_key":
@@ -149,15 +142,36 @@ def test_damaged_run_gives_one_line_on_stderr(tmp_path, damage, command, message
         name = "last.keras" if damage == "last" else "best.keras"
         data = (run_dir / name).read_bytes()
         (run_dir / name).write_bytes(data[: len(data) // 2])
-    verb, *options = command.split()
-    args = [verb, *options[:1], str(run_dir), *options[1:]] if verb == "train" else \
-        [verb, str(run_dir), *options]
-    done = subprocess.run([sys.executable, "-m", "keras_dlbasic.cli.main", *args],
+    return run_dir
+
+
+@pytest.mark.parametrize("damage,args,message", [
+    ("config", ("evaluate", "{run}"), "config.json is corrupt"),
+    ("config_key", ("train", "--resume", "{run}"), "unknown config key 'epoch'"),
+    ("checkpoint", ("evaluate", "{run}"), "not a complete .keras file"),
+    ("checkpoint", ("export", "{run}", "--format", "onnx"), "not a complete .keras file"),
+    ("last", ("train", "--resume", "{run}", "--epochs", "2"), "not a complete .keras file"),
+])
+def test_damaged_run_gives_one_line_error(run, finished_run, tmp_path, monkeypatch, damage, args,
+                                          message):
+    run_dir = damaged_copy(finished_run, tmp_path, damage)
+    monkeypatch.chdir(tmp_path)  # where export would write exports/cnn.onnx
+    result = run(*(a.format(run=run_dir) for a in args))
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and result.output.count("\n") == 1, result.output
+    assert message in result.output
+    assert not [p for p in run_dir.iterdir() if "partial" in p.name]
+    assert not (tmp_path / "exports").exists()
+
+
+def test_stderr_holds_only_the_error_line(finished_run, tmp_path):
+    """Through a real process: no traceback and no TensorFlow start-up logging."""
+    run_dir = damaged_copy(finished_run, tmp_path, "checkpoint")
+    done = subprocess.run([sys.executable, "-m", "keras_dlbasic.cli.main", "evaluate", str(run_dir)],
                           capture_output=True, text=True)
     assert done.returncode == 1
-    assert done.stderr.count("\n") == 1 and done.stderr.startswith("Error: "), done.stderr
-    assert message in done.stderr
-    assert sorted(p.name for p in run_dir.iterdir() if "partial" in p.name) == []
+    assert done.stderr == f"Error: cannot load {run_dir / 'best.keras'}: not a complete .keras " \
+                          f"file (truncated?)\n"
 
 
 def test_unknown_model_is_refused_before_keras_is_imported():

@@ -8,8 +8,10 @@ import sys
 
 import keras
 import numpy as np
+
+from keras_dlbasic import get_model, list_models
+
 from conftest import FAMILIES, predict, random_batch, small_kwargs
-from keras_dlbasic import get_model, list_models, model_info
 
 WORKER = """
 import sys, numpy as np, keras

@@ -43,7 +43,10 @@ def test_tfds_loader_with_mock_data(name, shape, tmp_path, monkeypatch):
     assert data.input_shape == shape and data.num_classes == 10
     # mock_data yields num_examples for every split spec, sliced or not.
     assert len(data.x_train) == len(data.x_val) == len(data.x_test) == 20
-    assert data.x_train.dtype == np.float32 and data.x_train.max() <= 1.0
+    # uint8 pixels scaled by 1/255: every value is k/255 for an integer k in 0..255.
+    pixels = data.x_train * 255
+    assert data.x_train.dtype == np.float32 and 0 <= pixels.min() and pixels.max() <= 255
+    np.testing.assert_allclose(pixels, np.round(pixels), atol=1e-3)
     assert data.y_train.dtype == np.int32
 
 
@@ -85,7 +88,7 @@ def test_imdb_with_mock_data_becomes_word_ids(tmp_path, monkeypatch):
     assert data.input_shape == (tfds_loader.TEXT_LENGTH,) and data.x_train.dtype == np.int32
     assert data.vocab_size == tfds_loader.TEXT_VOCABULARY and data.num_classes == 2
     assert 0 <= data.x_train.min() and data.x_train.max() < data.vocab_size
-    assert set(np.unique(data.y_train)) <= {0, 1}
+    assert set(np.unique(data.y_train)) == set(range(data.num_classes))
 
 
 def test_text_encoding_by_hand():

@@ -2,40 +2,69 @@
 import keras
 import pytest
 
-from keras_dlbasic.accounting import model_stats
+from keras_dlbasic import model_info
+from keras_dlbasic.accounting import conv_params, dense_params, model_stats
 from keras_dlbasic.errors import ModelArgumentError
 from keras_dlbasic.models import densenet
+from keras_dlbasic.registry import shapes_only
 
-# torchvision's num_params (BN weight+bias only), GFLOPS (= GMACs) at 224x224, final channels.
-TORCHVISION = {
-    "densenet121": (7_978_856, 2.834, 1024),
-    "densenet169": (14_149_480, 3.36, 1664),
-    "densenet201": (20_013_928, 4.29, 1920),
+# Dense layers per block (Huang et al. 2017, Table 1), torchvision's GFLOPS (= GMACs)
+# at 224x224 (a snapshot of its weight metadata, ``_ops``) and the final channels.
+IMAGENET = {
+    "densenet121": ((6, 12, 24, 16), 2.834, 1024),
+    "densenet169": ((6, 12, 32, 32), 3.36, 1664),
+    "densenet201": ((6, 12, 48, 32), 4.29, 1920),
 }
 
 
-@pytest.mark.parametrize("name", TORCHVISION)
-def test_imagenet_densenet_equals_torchvision(name):
-    params, gmacs, features = TORCHVISION[name]
-    model = getattr(densenet, name)()
+def densenet_count(blocks, growth_rate=32, cifar=False, classes=1000, compression=0.5):
+    """(trainable, BN moving mean/variance) by hand, for DenseNet-BC: bias-free convs;
+    a stem of 2k filters (7x7 + BN, or one 3x3 conv for CIFAR); each dense layer
+    BN-1x1 conv to 4k-BN-3x3 conv to k, adding k channels; each transition BN-1x1 conv
+    to floor(compression·C); a final BN; the classifier."""
+    k = growth_rate
+    weights = conv_params(3 if cifar else 7, 3, 2 * k, bias=False)
+    bn_channels = 0 if cifar else 2 * k
+    c = 2 * k
+    for index, layers_count in enumerate(blocks):
+        for _ in range(layers_count):
+            weights += conv_params(1, c, 4 * k, bias=False) + conv_params(3, 4 * k, k, bias=False)
+            bn_channels += c + 4 * k
+            c += k
+        if index < len(blocks) - 1:
+            weights += conv_params(1, c, int(c * compression), bias=False)
+            bn_channels += c
+            c = int(c * compression)
+    bn_channels += c  # the final BN
+    return weights + 2 * bn_channels + dense_params(c, classes), 2 * bn_channels
+
+
+@pytest.mark.parametrize("name", IMAGENET)
+def test_imagenet_densenet_is_the_hand_count(name):
+    blocks, gmacs, features = IMAGENET[name]
+    trainable, moving = densenet_count(blocks)
+    # The catalog's reference is torchvision's num_params plus BN's moving statistics.
+    assert trainable + moving == model_info(name).reference_params
+    with shapes_only():
+        model = getattr(densenet, name)()
     stats = model_stats(model)
-    assert stats.trainable == params
-    # BatchNorm's moving mean and variance: as many numbers as its gamma and beta.
-    bn = [l for l in model.layers if isinstance(l, keras.layers.BatchNormalization)]
-    assert stats.non_trainable == sum(l.count_params() for l in bn) // 2
+    assert (stats.trainable, stats.non_trainable) == (trainable, moving)
     assert stats.macs / 1e9 == pytest.approx(gmacs, rel=0.02)
     assert model.get_layer("final_relu").output.shape == (None, 7, 7, features)
 
 
 @pytest.fixture(scope="module")
 def bc():
-    return densenet.densenet_bc()
+    with shapes_only():
+        return densenet.densenet_bc()
 
 
 def test_densenet_bc_matches_paper(bc):
     model = bc
-    assert model_stats(model).trainable == 769_162  # Table 2: 0.8M
-    assert model.count_params() == 793_150
+    trainable, moving = densenet_count((16, 16, 16), growth_rate=12, cifar=True, classes=10)
+    assert trainable + moving == model_info("densenet_bc").reference_params
+    assert round(trainable / 1e6, 1) == 0.8  # Table 2: 0.8M
+    assert (model_stats(model).trainable, model.count_params()) == (trainable, trainable + moving)
     assert model.output_shape == (None, 10)
     # Three blocks of 16 bottleneck layers: 2 convs each, + stem, 2 transitions, classifier.
     convs = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]
@@ -71,16 +100,11 @@ def test_without_bottleneck_and_compression():
     assert not any("_1_conv" in l.name for l in model.layers)
 
 
-def test_channels_first_same_count():
-    small = dict(blocks=[2, 2], growth_rate=4, cifar=True, classes=10)
-    expected = densenet.densenet(**small).count_params()
-    keras.config.set_image_data_format("channels_first")
-    try:
-        model = densenet.densenet(input_shape=(3, 32, 32), **small)
-        assert model.count_params() == expected
-        assert model.get_layer("pool2_conv").output.shape == (None, 8, 32, 32)
-    finally:
-        keras.config.set_image_data_format("channels_last")
+def test_channels_first_keeps_the_hand_count(channels_first):
+    model = densenet.densenet(input_shape=(3, 32, 32), blocks=[2, 2], growth_rate=4, cifar=True,
+                              classes=10)
+    assert model.count_params() == sum(densenet_count((2, 2), growth_rate=4, cifar=True, classes=10))
+    assert model.get_layer("pool2_conv").output.shape == (None, 8, 32, 32)
 
 
 def test_head_contract_and_errors():

@@ -9,10 +9,11 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import small_kwargs
 from keras_dlbasic import get_model
 from keras_dlbasic.errors import DLBasicError, ExportError, MissingDependencyError
 from keras_dlbasic.export import VIA_KERAS_FILE, export_model, run_artifact, sample_input
+
+from conftest import small_kwargs
 
 
 @pytest.fixture(scope="module")

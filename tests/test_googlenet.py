@@ -1,31 +1,65 @@
 """GoogLeNet: Table 1 parameter count, the 1x1 reductions, auxiliary heads, MACs."""
 import math
 
-import keras
 import pytest
 
-from keras_dlbasic.accounting import model_stats
+from keras_dlbasic import model_info
+from keras_dlbasic.accounting import conv_params, dense_params, model_stats
 from keras_dlbasic.errors import ModelArgumentError
 from keras_dlbasic.models import googlenet
+from keras_dlbasic.registry import shapes_only
+
+# Szegedy et al. 2015, Table 1: block, output side at 224x224, #1x1, #3x3 reduce, #3x3,
+# #5x5 reduce, #5x5, pool proj.
+TABLE_1 = [
+    ("3a", 28, 64, 96, 128, 16, 32, 32),
+    ("3b", 28, 128, 128, 192, 32, 96, 64),
+    ("4a", 14, 192, 96, 208, 16, 48, 64),
+    ("4b", 14, 160, 112, 224, 24, 64, 64),
+    ("4c", 14, 128, 128, 256, 24, 64, 64),
+    ("4d", 14, 112, 144, 288, 32, 64, 64),
+    ("4e", 14, 256, 160, 320, 32, 128, 128),
+    ("5a", 7, 256, 160, 320, 32, 128, 128),
+    ("5b", 7, 384, 192, 384, 48, 128, 128),
+]
+
+
+def table_1_convs():
+    """Every conv of Table 1 as (kernel, in, out, output side): the stem, then the
+    six convs of each inception block."""
+    convs = [(7, 3, 64, 112), (1, 64, 64, 56), (3, 64, 192, 56)]
+    c_in = 192
+    for _, side, c1, c3r, c3, c5r, c5, pool_proj in TABLE_1:
+        convs += [(1, c_in, c1, side), (1, c_in, c3r, side), (3, c3r, c3, side),
+                  (1, c_in, c5r, side), (5, c5r, c5, side), (1, c_in, pool_proj, side)]
+        c_in = c1 + c3 + c5 + pool_proj
+    return convs
+
+
+def googlenet_count(classes=1000):
+    """Parameters by hand: convs with biases, then fc 1024 -> classes."""
+    return sum(conv_params(k, i, o) for k, i, o, _ in table_1_convs()) + dense_params(1024, classes)
 
 
 @pytest.fixture(scope="module")
 def model():
-    return googlenet.googlenet()
+    with shapes_only():
+        return googlenet.googlenet()
 
 
 def test_parameter_count_matches_table_1(model):
-    assert model.count_params() == 6_998_552
+    assert model.count_params() == googlenet_count() == model_info("googlenet").reference_params
     weights = sum(math.prod(v.shape) for v in model.weights if v.path.endswith("kernel"))
     assert round(weights / 1024) == 6_826  # Table 1's column sums to about 6.8M (K = 1024)
     assert model.get_layer("inception5b_concat").output.shape == (None, 7, 7, 1024)
 
 
 def test_macs_close_to_paper(model):
+    # One multiply-accumulate per weight use: k²·C_in·C_out per output pixel.
+    macs = sum(k * k * i * o * side**2 for k, i, o, side in table_1_convs()) + 1024 * 1000
+    assert model_stats(model).macs == macs
     # Paper: "1.5 billion multiply-adds"; the 5x5 branches make it 1.58G
     # (torchvision's 3x3 version: 1.50 GFLOPS).
-    macs = model_stats(model).macs
-    assert macs == 1_582_671_872
     assert macs / 1.5e9 == pytest.approx(1.0, rel=0.06)
 
 
@@ -54,14 +88,11 @@ def test_auxiliary_classifiers():
         googlenet.googlenet(aux_logits=True, include_top=False)
 
 
-def test_channels_first_and_head():
-    expected = googlenet.googlenet(input_shape=(32, 32, 3), classes=10).count_params()
-    keras.config.set_image_data_format("channels_first")
-    try:
-        assert googlenet.googlenet(input_shape=(3, 32, 32), classes=10).count_params() == expected
-    finally:
-        keras.config.set_image_data_format("channels_last")
-    features = googlenet.googlenet(include_top=False, pooling="avg", input_shape=(32, 32, 3))
+def test_channels_first_and_head(channels_first):
+    model = googlenet.googlenet(input_shape=(3, 32, 32), classes=10)
+    assert model.count_params() == googlenet_count(classes=10)
+    assert model.get_layer("inception5b_concat").output.shape == (None, 1024, 1, 1)
+    features = googlenet.googlenet(include_top=False, pooling="avg", input_shape=(3, 32, 32))
     assert features.output_shape == (None, 1024)
     with pytest.raises(ModelArgumentError, match="'median'"):
         googlenet.googlenet(include_top=False, pooling="median")

@@ -3,10 +3,6 @@ encoder and decoder MACs."""
 import numpy as np
 import pytest
 
-from conftest import SEQ2SEQ_SMALL as SMALL
-from conftest import to_numpy
-from layer_testing import run_layer_test
-
 from keras_dlbasic import get_model
 from keras_dlbasic.layers.transformer import (
     PaddingMask,
@@ -15,13 +11,19 @@ from keras_dlbasic.layers.transformer import (
     TransformerEncoderLayer,
 )
 
+from conftest import SEQ2SEQ_SMALL as SMALL
+from conftest import to_numpy
+from layer_testing import run_layer_test
+
 RNG = np.random.default_rng(0)
 TOKENS = np.array([[5, 3, 9, 0, 0], [1, 2, 3, 4, 7]], "int32")  # (B, S), 0 pads
+STATES = RNG.normal(size=(2, 4, 8)).astype("float32")  # (B, T, d_model)
+MEMORY = RNG.normal(size=(2, 5, 8)).astype("float32")  # (B, S, d_model)
 
 
 @pytest.mark.parametrize("reverse", [False, True])
 def test_shared_embedding_layer(reverse):
-    inputs = RNG.normal(size=(2, 5, 8)).astype("float32") if reverse else TOKENS
+    inputs = MEMORY if reverse else TOKENS
     run_layer_test(SharedEmbedding, {"vocab_size": 10, "d_model": 8}, inputs,
                    call_kwargs={"reverse": reverse},
                    expected_output_shape=(2, 5, 10) if reverse else (2, 5, 8))
@@ -38,29 +40,23 @@ WITHOUT_GRADIENT = ("key_bias",)
 
 
 def test_transformer_encoder_layer():
-    inputs = {"inputs": RNG.normal(size=(2, 5, 8)).astype("float32"), "padding_mask": TOKENS != 0}
+    inputs = {"inputs": MEMORY, "padding_mask": TOKENS != 0}
     run_layer_test(TransformerEncoderLayer, {"d_model": 8, "num_heads": 2, "d_ff": 16}, inputs,
                    expected_output_shape=(2, 5, 8), weights_without_gradient=WITHOUT_GRADIENT)
 
 
 def test_transformer_decoder_layer():
-    inputs = {
-        "inputs": RNG.normal(size=(2, 4, 8)).astype("float32"),
-        "encoder_outputs": RNG.normal(size=(2, 5, 8)).astype("float32"),
-        "encoder_padding_mask": TOKENS != 0,
-    }
+    inputs = {"inputs": STATES, "encoder_outputs": MEMORY, "encoder_padding_mask": TOKENS != 0}
     run_layer_test(TransformerDecoderLayer,
                    {"d_model": 8, "num_heads": 2, "d_ff": 16, "use_fused": False}, inputs,
                    expected_output_shape=(2, 4, 8), weights_without_gradient=WITHOUT_GRADIENT)
 
 
 def test_returning_attention_scores_keeps_the_fused_output():
-    layer = TransformerDecoderLayer(16, 2, 32, dropout=0.0)  # use_fused=True
-    rng = np.random.default_rng(0)
-    x, memory = rng.random((2, 5, 16), "float32"), rng.random((2, 4, 16), "float32")
-    mask = np.array([[True, True, True, False], [True, True, True, True]])
-    fused = layer(x, memory, encoder_padding_mask=mask)
-    explicit, _ = layer(x, memory, encoder_padding_mask=mask, return_attention_scores=True)
+    layer = TransformerDecoderLayer(8, 2, 16, dropout=0.0)  # use_fused=True
+    mask = TOKENS != 0
+    fused = layer(STATES, MEMORY, encoder_padding_mask=mask)
+    explicit, _ = layer(STATES, MEMORY, encoder_padding_mask=mask, return_attention_scores=True)
     np.testing.assert_allclose(to_numpy(explicit), to_numpy(fused), atol=1e-5)
 
 

@@ -10,10 +10,11 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import predict, random_batch, small_kwargs
 from keras_dlbasic import get_model, list_models, load_model, model_info
 from keras_dlbasic.errors import ModelArgumentError
 from keras_dlbasic.registry import shapes_only
+
+from conftest import predict, random_batch, small_kwargs
 
 MODELS = list_models()
 

@@ -2,9 +2,8 @@
 import subprocess
 import sys
 
-import pytest
-
 import keras
+import pytest
 
 from keras_dlbasic import get_model, list_models, model_info
 from keras_dlbasic.data import DATASETS, dataset_info

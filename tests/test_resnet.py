@@ -3,39 +3,70 @@ import keras
 import numpy as np
 import pytest
 
-from keras_dlbasic.accounting import model_stats
+from keras_dlbasic import model_info
+from keras_dlbasic.accounting import conv_params, dense_params, model_stats
 from keras_dlbasic.errors import ModelArgumentError
 from keras_dlbasic.models import resnet
+from keras_dlbasic.registry import shapes_only
 
-# torchvision's num_params (BN weight+bias only) and GFLOPS (= GMACs) at 224x224.
-TORCHVISION = {
-    "resnet18": (11_689_512, 1.81),
-    "resnet34": (21_797_672, 3.66),
-    "resnet50": (25_557_032, 4.09),
-    "resnet101": (44_549_160, 7.80),
-    "resnet152": (60_192_808, 11.51),
+# Blocks per stage (He et al. 2016, Table 1) and torchvision's GFLOPS (= GMACs) at
+# 224x224, a snapshot of torchvision's weight metadata (``_ops``).
+IMAGENET = {
+    "resnet18": ((2, 2, 2, 2), False, 1.81),
+    "resnet34": ((3, 4, 6, 3), False, 3.66),
+    "resnet50": ((3, 4, 6, 3), True, 4.09),
+    "resnet101": ((3, 4, 23, 3), True, 7.80),
+    "resnet152": ((3, 8, 36, 3), True, 11.51),
 }
 # He et al. 2016, Table 6 (CIFAR-10), in millions.
 TABLE_6 = {"resnet20": 0.27, "resnet32": 0.46, "resnet44": 0.66, "resnet56": 0.85, "resnet110": 1.7}
 
 
-@pytest.mark.parametrize("name", TORCHVISION)
-def test_imagenet_resnet_equals_torchvision(name):
-    params, gmacs = TORCHVISION[name]
-    model = getattr(resnet, name)()
-    stats = model_stats(model)
-    assert stats.trainable == params
-    # BatchNorm's moving mean and variance: as many numbers as its gamma and beta.
-    bn = [l for l in model.layers if isinstance(l, keras.layers.BatchNormalization)]
-    assert stats.non_trainable == sum(l.count_params() for l in bn) // 2
+def resnet_count(stage_blocks, bottleneck=False, cifar=False, classes=1000):
+    """(trainable, BN moving mean/variance) by hand. Convs have no bias; each is
+    followed by a BN (gamma, beta trainable; mean, variance moving). ImageNet: 7x7
+    stem, 64·2^i filters, 1x1 projection shortcuts where the shape changes; CIFAR:
+    3x3 stem, 16·2^i filters, parameter-free shortcuts."""
+    width = 16 if cifar else 64
+    convs = [(3 if cifar else 7, 3, width)]  # (kernel, in, out)
+    c_in = width
+    for stage, blocks in enumerate(stage_blocks):
+        filters = width * 2**stage
+        c_out = 4 * filters if bottleneck else filters
+        for index in range(blocks):
+            if bottleneck:
+                convs += [(1, c_in, filters), (3, filters, filters), (1, filters, c_out)]
+            else:
+                convs += [(3, c_in, filters), (3, filters, filters)]
+            if not cifar and (c_in != c_out or (stage > 0 and index == 0)):
+                convs.append((1, c_in, c_out))  # projection shortcut
+            c_in = c_out
+    bn_channels = sum(c for _, _, c in convs)
+    trainable = sum(conv_params(k, i, o, bias=False) for k, i, o in convs) + 2 * bn_channels
+    return trainable + dense_params(c_in, classes), 2 * bn_channels
+
+
+@pytest.mark.parametrize("name", IMAGENET)
+def test_imagenet_resnet_is_the_hand_count(name):
+    stage_blocks, bottleneck, gmacs = IMAGENET[name]
+    trainable, moving = resnet_count(stage_blocks, bottleneck)
+    # The catalog's reference is torchvision's num_params plus BN's moving statistics.
+    assert trainable + moving == model_info(name).reference_params
+    with shapes_only():
+        stats = model_stats(getattr(resnet, name)())
+    assert (stats.trainable, stats.non_trainable) == (trainable, moving)
     assert stats.macs / 1e9 == pytest.approx(gmacs, rel=0.02)
 
 
 @pytest.mark.parametrize("name", TABLE_6)
 def test_cifar_resnet_matches_table_6(name):
-    model = getattr(resnet, name)()
-    trainable = model_stats(model).trainable
+    n = (int(name[6:]) - 2) // 6  # depth 6n + 2
+    trainable, moving = resnet_count((n, n, n), cifar=True, classes=10)
+    assert trainable + moving == model_info(name).reference_params
     assert round(trainable / 1e6, 2 if trainable < 1e6 else 1) == TABLE_6[name]
+    with shapes_only():
+        model = getattr(resnet, name)()
+    assert model_stats(model).trainable == trainable
     assert model.output_shape == (None, 10)
     assert len([l for l in model.layers if isinstance(l, keras.layers.Conv2D)]) + 1 == int(name[6:])
 
@@ -80,13 +111,12 @@ def test_zero_init_residual_starts_blocks_as_identity(zero_init):
                if isinstance(l, keras.layers.BatchNormalization))
 
 
-def test_channels_first_same_count():
-    keras.config.set_image_data_format("channels_first")
-    try:
-        assert resnet.resnet50().count_params() == 25_610_152
-        assert resnet.resnet20(input_shape=(3, 32, 32)).count_params() == 271_098
-    finally:
-        keras.config.set_image_data_format("channels_last")
+def test_channels_first_keeps_the_hand_count(channels_first):
+    with shapes_only():
+        assert resnet.resnet50().count_params() == sum(resnet_count((3, 4, 6, 3), True))
+        model = resnet.resnet20(input_shape=(3, 32, 32))
+    assert model.count_params() == sum(resnet_count((3, 3, 3), cifar=True, classes=10))
+    assert model.get_layer("conv4_block1_out").output.shape == (None, 64, 8, 8)
 
 
 def test_head_contract_and_errors():

@@ -3,24 +3,40 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import SEQ2SEQ_SMALL, small_kwargs, to_numpy
 from keras_dlbasic import get_model, model_info
+from keras_dlbasic.accounting import dense_params
 from keras_dlbasic.data.synthetic import VOCAB_SIZE, digit_reversal
 from keras_dlbasic.errors import ModelArgumentError
 from keras_dlbasic.models.transformer import transformer_param_formula
 
+from conftest import SEQ2SEQ_SMALL, small_kwargs, to_numpy
+
 SMALL = SEQ2SEQ_SMALL
 
 
+def transformer_count(vocab_size, d_model, d_ff, encoder_layers, decoder_layers):
+    """Parameters by hand, sublayer by sublayer (Vaswani et al. 2017, section 3)."""
+    d = d_model
+    attention = 4 * dense_params(d, d)  # W^Q, W^K, W^V, W^O with biases
+    ffn = dense_params(d, d_ff) + dense_params(d_ff, d)
+    norm = 2 * d  # LayerNorm gain and bias
+    encoder = attention + ffn + 2 * norm
+    decoder = 2 * attention + ffn + 3 * norm  # masked self-attention, cross-attention
+    # One embedding matrix, shared by both embeddings and the output projection (3.4).
+    return vocab_size * d + encoder_layers * encoder + decoder_layers * decoder
+
+
 def test_transformer_base_matches_the_formula():
-    model = get_model("transformer_base")
-    expected = transformer_param_formula(37000, 512, 2048, 6, 6)
-    assert model.count_params() == expected == model_info("transformer_base").reference_params
+    expected = transformer_count(37000, 512, 2048, 6, 6)
+    assert transformer_param_formula(37000, 512, 2048, 6, 6) == expected
+    assert expected == model_info("transformer_base").reference_params
     assert 62e6 < expected < 66e6  # "65M" in the paper's Table 3
 
 
 def test_small_transformer_matches_the_formula():
-    assert get_model("transformer").count_params() == transformer_param_formula(13, 64, 128, 2, 2)
+    model = get_model("transformer", **SMALL)
+    expected = transformer_count(VOCAB_SIZE, 16, 32, 1, 1)
+    assert model.count_params() == expected == transformer_param_formula(VOCAB_SIZE, 16, 32, 1, 1)
 
 
 def test_outputs_are_next_token_distributions():

@@ -220,6 +220,17 @@ class MultiHeadAttention(keras.layers.Layer):
     def compute_output_shape(self, query_shape, value_shape, key_shape=None):
         return (*query_shape[:-1], self.output_dim or query_shape[-1])
 
+    def compute_output_spec(self, query, value, key=None, attention_mask=None,
+                            use_causal_mask=False, return_attention_scores=False, training=None):
+        # Symbolic calls: keras would pass only the shapes to compute_output_shape
+        # and so lose the weights that ``return_attention_scores`` adds.
+        outputs = keras.KerasTensor(self.compute_output_shape(query.shape, value.shape),
+                                    dtype=self.compute_dtype)
+        if not return_attention_scores:
+            return outputs
+        scores = (query.shape[0], self.num_heads, query.shape[1], value.shape[1])  # (B, heads, T, S)
+        return outputs, keras.KerasTensor(scores, dtype=self.compute_dtype)
+
     def get_config(self):
         return {
             **super().get_config(),

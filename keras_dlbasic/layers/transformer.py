@@ -74,6 +74,9 @@ class SharedEmbedding(keras.layers.Layer):
         if reverse:
             return ops.einsum("btd,vd->btv", inputs, self.embeddings)  # (B, T, vocab)
         x = ops.take(self.embeddings, ops.cast(inputs, "int32"), axis=0)  # (B, T, d_model)
+        # As keras.layers.Embedding: PyTorch's symbolic call gathers from the float32
+        # variable, so cast to the compute dtype (float16 under mixed precision).
+        x = ops.cast(x, self.compute_dtype)
         return x * ops.cast(self.d_model**0.5, x.dtype)
 
     def get_config(self):

@@ -141,7 +141,7 @@ def alexnet(
 
 @variant_of(alexnet)
 def alexnet_paper(**kwargs):
-    """The paper's two-tower AlexNet on 227x227 inputs: 60,965,224 parameters."""
+    """The paper's two-tower AlexNet on 227x227 inputs (reference count: ``dlbasic info``)."""
     if kwargs.get("input_shape") is None:
         channels_last = keras.config.image_data_format() == "channels_last"
         kwargs["input_shape"] = (227, 227, 3) if channels_last else (3, 227, 227)

@@ -25,7 +25,11 @@ from keras import layers
 
 from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
 from keras_dlbasic.models.common import (
-    bn, channel_axis, check_head_args, classifier_head, image_input_shape,
+    bn,
+    channel_axis,
+    check_head_args,
+    classifier_head,
+    image_input_shape,
 )
 from keras_dlbasic.registry import variant_of
 
@@ -142,19 +146,19 @@ def densenet(
 
 @variant_of(densenet, fixed=("name",))
 def densenet121(blocks=(6, 12, 24, 16), **kwargs):
-    """DenseNet-121 (k=32): 7,978,856 trainable parameters, as torchvision."""
+    """DenseNet-121 (k=32), as torchvision (reference count: ``dlbasic info``)."""
     return densenet(blocks, name="densenet121", **kwargs)
 
 
 @variant_of(densenet, fixed=("name",))
 def densenet169(blocks=(6, 12, 32, 32), **kwargs):
-    """DenseNet-169 (k=32): 14,149,480 trainable parameters, as torchvision."""
+    """DenseNet-169 (k=32), as torchvision (reference count: ``dlbasic info``)."""
     return densenet(blocks, name="densenet169", **kwargs)
 
 
 @variant_of(densenet, fixed=("name",))
 def densenet201(blocks=(6, 12, 48, 32), **kwargs):
-    """DenseNet-201 (k=32): 20,013,928 trainable parameters, as torchvision."""
+    """DenseNet-201 (k=32), as torchvision (reference count: ``dlbasic info``)."""
     return densenet(blocks, name="densenet201", **kwargs)
 
 

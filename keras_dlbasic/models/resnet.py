@@ -37,7 +37,11 @@ from keras import layers
 
 from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
 from keras_dlbasic.models.common import (
-    bn, channel_axis, check_head_args, classifier_head, image_input_shape,
+    bn,
+    channel_axis,
+    check_head_args,
+    classifier_head,
+    image_input_shape,
 )
 from keras_dlbasic.registry import variant_of
 
@@ -205,31 +209,31 @@ def resnet(
 
 @variant_of(resnet, fixed=("name",))
 def resnet18(stage_blocks=(2, 2, 2, 2), **kwargs):
-    """ResNet-18 (Table 1): 11,689,512 trainable parameters, as torchvision."""
+    """ResNet-18 (Table 1), as torchvision (reference count: ``dlbasic info``)."""
     return resnet(stage_blocks, name="resnet18", **kwargs)
 
 
 @variant_of(resnet, fixed=("name",))
 def resnet34(stage_blocks=(3, 4, 6, 3), **kwargs):
-    """ResNet-34 (Table 1): 21,797,672 trainable parameters, as torchvision."""
+    """ResNet-34 (Table 1), as torchvision (reference count: ``dlbasic info``)."""
     return resnet(stage_blocks, name="resnet34", **kwargs)
 
 
 @variant_of(resnet, fixed=("bottleneck", "name"))
 def resnet50(stage_blocks=(3, 4, 6, 3), **kwargs):
-    """ResNet-50 (Table 1): 25,557,032 trainable parameters, as torchvision."""
+    """ResNet-50 (Table 1), as torchvision (reference count: ``dlbasic info``)."""
     return resnet(stage_blocks, bottleneck=True, name="resnet50", **kwargs)
 
 
 @variant_of(resnet, fixed=("bottleneck", "name"))
 def resnet101(stage_blocks=(3, 4, 23, 3), **kwargs):
-    """ResNet-101 (Table 1): 44,549,160 trainable parameters, as torchvision."""
+    """ResNet-101 (Table 1), as torchvision (reference count: ``dlbasic info``)."""
     return resnet(stage_blocks, bottleneck=True, name="resnet101", **kwargs)
 
 
 @variant_of(resnet, fixed=("bottleneck", "name"))
 def resnet152(stage_blocks=(3, 8, 36, 3), **kwargs):
-    """ResNet-152 (Table 1): 60,192,808 trainable parameters, as torchvision."""
+    """ResNet-152 (Table 1), as torchvision (reference count: ``dlbasic info``)."""
     return resnet(stage_blocks, bottleneck=True, name="resnet152", **kwargs)
 
 

@@ -145,21 +145,18 @@ def recurrent_classifier(
 
 @variant_of(recurrent_classifier, fixed=("kind",))
 def rnn(**kwargs):
-    """Elman RNN classifier; Sequential MNIST default: 21,386 parameters
-    ((28+128)·128+128 = 20,096, head 128·10+10 = 1,290)."""
+    """Elman RNN classifier: one weight block, (input + units)·units + units."""
     return recurrent_classifier("rnn", **kwargs)
 
 
 @variant_of(recurrent_classifier, fixed=("kind",))
 def lstm(**kwargs):
-    """LSTM classifier; Sequential MNIST default: 81,674 parameters
-    (4·((28+128)·128+128) = 80,384, head 1,290)."""
+    """LSTM classifier: four weight blocks (input, forget, candidate, output)."""
     return recurrent_classifier("lstm", **kwargs)
 
 
 @variant_of(recurrent_classifier, fixed=("kind",))
 def gru(**kwargs):
-    """GRU classifier (reset_after, as keras); Sequential MNIST default: 61,962
-    parameters (3·((28+128)·128+2·128) = 60,672, head 1,290)."""
+    """GRU classifier (reset_after, as keras): three weight blocks (update, reset, candidate)."""
     return recurrent_classifier("gru", **kwargs)
 

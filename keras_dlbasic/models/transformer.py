@@ -79,7 +79,7 @@ def transformer_seq2seq(
 ):
     """The encoder–decoder Transformer with one shared vocabulary.
 
-    Defaults are Transformer-base (63,082,496 parameters).
+    Defaults are Transformer-base.
 
     Args:
         vocab_size: size of the shared source/target vocabulary.
@@ -146,7 +146,7 @@ def transformer_encoder_classifier(
 
     Linear projection to ``d_model`` -> sinusoidal positions -> encoder layers
     -> mean over time -> dense head. Defaults (Sequential MNIST, 28 steps of
-    28 features): 69,450 parameters.
+    28 features).
 
     Args:
         input_shape: (time_steps, features); defaults to (28, 28).
@@ -183,14 +183,14 @@ def transformer_encoder_classifier(
 
 @variant_of(transformer_seq2seq)
 def transformer_base(**kwargs):
-    """Transformer-base (Vaswani et al. 2017, Table 3): 63,082,496 parameters."""
+    """Transformer-base (Vaswani et al. 2017, Table 3; reference count: ``dlbasic info``)."""
     return transformer_seq2seq(**{"name": "transformer_base", **kwargs})
 
 
 @variant_of(transformer_seq2seq)
 def transformer(**kwargs):
     """A small Transformer for the digit-reversal task (vocabulary 13: PAD, BOS,
-    EOS, digits 0-9): d_model 64, 2+2 layers, 4 heads, d_ff 128; 168,256 parameters."""
+    EOS, digits 0-9): d_model 64, 2+2 layers, 4 heads, d_ff 128."""
     defaults = dict(vocab_size=13, d_model=64, num_heads=4, d_ff=128, encoder_layers=2,
                     decoder_layers=2, name="transformer")
     return transformer_seq2seq(**{**defaults, **kwargs})
@@ -198,6 +198,6 @@ def transformer(**kwargs):
 
 @variant_of(transformer_encoder_classifier)
 def transformer_encoder(**kwargs):
-    """Encoder-only sequence classifier; Sequential MNIST default: 69,450 parameters."""
+    """Encoder-only sequence classifier, by default for Sequential MNIST."""
     return transformer_encoder_classifier(**kwargs)
 

@@ -113,47 +113,47 @@ def vgg(
 
 @variant_of(vgg, fixed=("stage_convs", "batch_norm", "name"))
 def vgg11(**kwargs):
-    """VGG-11 (column A): 132,863,336 parameters, as torchvision."""
+    """VGG-11 (column A), as torchvision (reference count: ``dlbasic info``)."""
     return vgg(CONFIGS[11], name="vgg11", **kwargs)
 
 
 @variant_of(vgg, fixed=("stage_convs", "batch_norm", "name"))
 def vgg13(**kwargs):
-    """VGG-13 (column B): 133,047,848 parameters, as torchvision."""
+    """VGG-13 (column B), as torchvision (reference count: ``dlbasic info``)."""
     return vgg(CONFIGS[13], name="vgg13", **kwargs)
 
 
 @variant_of(vgg, fixed=("stage_convs", "batch_norm", "name"))
 def vgg16(**kwargs):
-    """VGG-16 (column D): 138,357,544 parameters, as torchvision."""
+    """VGG-16 (column D), as torchvision (reference count: ``dlbasic info``)."""
     return vgg(CONFIGS[16], name="vgg16", **kwargs)
 
 
 @variant_of(vgg, fixed=("stage_convs", "batch_norm", "name"))
 def vgg19(**kwargs):
-    """VGG-19 (column E): 143,667,240 parameters, as torchvision."""
+    """VGG-19 (column E), as torchvision (reference count: ``dlbasic info``)."""
     return vgg(CONFIGS[19], name="vgg19", **kwargs)
 
 
 @variant_of(vgg, fixed=("stage_convs", "batch_norm", "name"))
 def vgg11_bn(**kwargs):
-    """VGG-11 with BatchNorm: 132,868,840 trainable parameters, as torchvision."""
+    """VGG-11 with BatchNorm, as torchvision (reference count: ``dlbasic info``)."""
     return vgg(CONFIGS[11], batch_norm=True, name="vgg11_bn", **kwargs)
 
 
 @variant_of(vgg, fixed=("stage_convs", "batch_norm", "name"))
 def vgg13_bn(**kwargs):
-    """VGG-13 with BatchNorm: 133,053,736 trainable parameters, as torchvision."""
+    """VGG-13 with BatchNorm, as torchvision (reference count: ``dlbasic info``)."""
     return vgg(CONFIGS[13], batch_norm=True, name="vgg13_bn", **kwargs)
 
 
 @variant_of(vgg, fixed=("stage_convs", "batch_norm", "name"))
 def vgg16_bn(**kwargs):
-    """VGG-16 with BatchNorm: 138,365,992 trainable parameters, as torchvision."""
+    """VGG-16 with BatchNorm, as torchvision (reference count: ``dlbasic info``)."""
     return vgg(CONFIGS[16], batch_norm=True, name="vgg16_bn", **kwargs)
 
 
 @variant_of(vgg, fixed=("stage_convs", "batch_norm", "name"))
 def vgg19_bn(**kwargs):
-    """VGG-19 with BatchNorm: 143,678,248 trainable parameters, as torchvision."""
+    """VGG-19 with BatchNorm, as torchvision (reference count: ``dlbasic info``)."""
     return vgg(CONFIGS[19], batch_norm=True, name="vgg19_bn", **kwargs)
