@@ -33,6 +33,7 @@ import keras
 import numpy as np
 
 from keras_dlbasic.errors import DLBasicError, ModelArgumentError
+from keras_dlbasic.tasks.base import sparse_crossentropy
 
 
 def weight_layers(model):
@@ -51,12 +52,6 @@ def weight_layers(model):
     return found
 
 
-def default_loss(model):
-    """Sparse categorical cross-entropy, on logits when the last layer has no activation."""
-    from_logits = getattr(model.layers[-1], "activation", None) is keras.activations.linear
-    return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
-
-
 def kernel_gradient_norms(model, x, y, loss_fn=None, training=False):
     """L2 norm of dL/dW for the kernel W of every weight layer, at the current weights.
 
@@ -65,7 +60,7 @@ def kernel_gradient_norms(model, x, y, loss_fn=None, training=False):
         x: a batch of inputs the model takes.
         y: the targets of that batch.
         loss_fn: ``loss_fn(y_true, y_pred)`` returning a scalar; defaults to
-            sparse categorical cross-entropy (``default_loss``).
+            sparse categorical cross-entropy (``tasks.base.sparse_crossentropy``).
         training: call the model in training mode (BatchNorm uses the batch
             statistics, dropout is on), as ``fit`` does. The model's state
             is restored afterwards.
@@ -131,7 +126,7 @@ def _l2(gradient):
 def _kernel_gradients(model, x, y, kernels, loss_fn, training):
     """dL/dW for each variable in ``kernels``, as numpy arrays."""
     if loss_fn is None:
-        loss_fn = default_loss(model)
+        loss_fn = sparse_crossentropy(model)
     elif not callable(loss_fn):
         raise ModelArgumentError(
             f"loss_fn must be callable as loss_fn(y_true, y_pred); got {loss_fn!r}")

@@ -158,8 +158,9 @@ def test_damaged_run_gives_one_line_error(run, finished_run, tmp_path, monkeypat
     monkeypatch.chdir(tmp_path)  # where export would write exports/cnn.onnx
     result = run(*(a.format(run=run_dir) for a in args))
     assert result.exit_code == 1
-    assert result.output.startswith("Error: ") and result.output.count("\n") == 1, result.output
-    assert message in result.output
+    # One line on stderr; progress lines ("Resuming ...") go to stdout.
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert message in result.stderr and "Traceback" not in result.output
     assert not [p for p in run_dir.iterdir() if "partial" in p.name]
     assert not (tmp_path / "exports").exists()
 

@@ -105,6 +105,8 @@ def resize_images(images, size, batch=512):
     ])
 
 
-def output_is_logits(model):
-    """Whether the model's last layer has no activation (so losses take ``from_logits``)."""
-    return getattr(model.layers[-1], "activation", None) is keras.activations.linear
+def sparse_crossentropy(model):
+    """Sparse categorical cross-entropy of ``model``'s outputs: on logits when its last
+    layer has no activation, else on probabilities."""
+    from_logits = getattr(model.layers[-1], "activation", None) is keras.activations.linear
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)

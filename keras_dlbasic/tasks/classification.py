@@ -7,9 +7,8 @@
   absolute error; the classifier's head becomes one linear output, so every
   classifier of sequences can also regress (the adding problem of chapter 4).
 """
-import keras
 
-from keras_dlbasic.tasks.base import Task, output_is_logits
+from keras_dlbasic.tasks.base import Task, sparse_crossentropy
 
 
 class Classification(Task):
@@ -23,7 +22,7 @@ class Classification(Task):
 
     def compile_kwargs(self, model):
         return {
-            "loss": keras.losses.SparseCategoricalCrossentropy(from_logits=output_is_logits(model)),
+            "loss": sparse_crossentropy(model),
             "metrics": ["accuracy"],
         }
 

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 
 from keras_dlbasic.data.synthetic import BOS, EOS, PAD
-from keras_dlbasic.tasks.base import Task, output_is_logits
+from keras_dlbasic.tasks.base import Task, sparse_crossentropy
 
 
 class SequenceToSequence(Task):
@@ -26,7 +26,7 @@ class SequenceToSequence(Task):
 
     def compile_kwargs(self, model):
         return {
-            "loss": keras.losses.SparseCategoricalCrossentropy(from_logits=output_is_logits(model)),
+            "loss": sparse_crossentropy(model),
             "weighted_metrics": [keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")],
         }
 
