@@ -26,7 +26,7 @@ import time
 import keras
 
 from keras_dlbasic.backend import current_backend
-from keras_dlbasic.data import load_dataset
+from keras_dlbasic.data import dataset_info, load_dataset
 from keras_dlbasic.errors import DLBasicError, ModelArgumentError, TrainingDivergedError
 from keras_dlbasic.io import atomic_path, read_csv, write_csv, write_json
 from keras_dlbasic.recipe import TrainConfig, load_run, resolve_config
@@ -110,8 +110,6 @@ def default_optimizer(config, steps_per_epoch):
 
 def task_for(config):
     """The run's task: the one its dataset's kind names, if the model can do it."""
-    from keras_dlbasic.data import dataset_info
-
     spec, kind = model_info(config.model), dataset_info(config.dataset).kind
     if kind not in spec.tasks:
         raise ModelArgumentError(
