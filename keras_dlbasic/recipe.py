@@ -2,8 +2,8 @@
 
 A ``Recipe`` is what the catalog says about training one model (on one
 dataset): epochs, batch size, Adam's learning rate and its schedule, and the
-builder arguments the recipe needs. ``TrainConfig`` in ``keras_dlbasic.training``
-is a recipe resolved for one run. The CLI reads its choices from here, so
+builder arguments the recipe needs. ``TrainConfig`` is a recipe resolved for
+one run, as its ``config.json`` holds it (``resolve_config``, ``load_run``). The CLI reads its choices from here, so
 ``dlbasic --help`` never imports keras.
 
     >>> Recipe(epochs=15, lr=3e-3).replace(batch_size=64).batch_size
@@ -81,13 +81,15 @@ class Recipe:
                           *(f"{k}={v}" for k, v in self.model_kwargs.items())])
 
 
-def check_keys(what, values, valid):
-    """Refuse a key of ``values`` outside ``valid`` with one line naming the valid keys."""
+def check_keys(what, values, valid, noun="key", owner=None):
+    """Refuse a key of ``values`` outside ``valid`` with one line naming the valid ones:
+    ``"[owner: ]unknown <what> <noun> 'x'; did you mean y?; valid <noun>s: ..."``."""
     for key in values:
         if key not in valid:
             hint = close_matches_hint(key, valid)
             raise ModelArgumentError(
-                f"unknown {what} key '{key}'{hint}; valid keys: {', '.join(valid)}")
+                f"{owner + ': ' if owner else ''}unknown {what + ' ' if what else ''}{noun} "
+                f"'{key}'{hint}; valid {noun}s: {', '.join(valid)}")
 
 
 def check_choice(what, value, choices):

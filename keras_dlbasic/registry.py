@@ -12,7 +12,7 @@ import inspect
 import os
 
 from keras_dlbasic.errors import DLBasicError, ModelArgumentError, UnknownNameError, close_matches_hint
-from keras_dlbasic.recipe import Recipe
+from keras_dlbasic.recipe import Recipe, check_keys
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,11 +174,7 @@ def check_builder_kwargs(spec, kwargs, builder=None):
     """Refuse builder arguments that ``spec``'s builder does not take, naming the valid ones."""
     valid = builder_parameters(builder or spec.load_builder())
     if valid is not None:
-        for key in kwargs:
-            if key not in valid:
-                hint = close_matches_hint(key, valid)
-                raise ModelArgumentError(f"{spec.name}: unknown argument '{key}'{hint}; "
-                                         f"valid arguments: {', '.join(valid)}")
+        check_keys("", kwargs, valid, noun="argument", owner=spec.name)
 
 
 def load_model(path, compile=True):
