@@ -20,14 +20,16 @@ from keras_dlbasic.accounting import (  # noqa: E402
     stacked_vs_single,
 )
 from keras_dlbasic.chapters import script_args, show  # noqa: E402
+from keras_dlbasic.chapters.measured import Measurements  # noqa: E402
 from keras_dlbasic.chapters.runs import train_or_resume  # noqa: E402
-from keras_dlbasic.summary import count, format_table, model_summary  # noqa: E402
+from keras_dlbasic.summary import count, model_summary  # noqa: E402
 from keras_dlbasic.training import resolve_config  # noqa: E402
 
 parser = argparse.ArgumentParser(description="Chapter 1, CNN basics")
 parser.add_argument("--epochs", type=int, default=3)
 parser.add_argument("--output-dir", default="runs/ch01_cnn")
 args = script_args(parser)
+measured = Measurements(chapter=1, output_dir=args.output_dir)
 
 # %% [markdown]
 # ## 1-2. Same job, fewer weights
@@ -38,7 +40,8 @@ args = script_args(parser)
 
 # %%
 comparisons = [stacked_vs_single(channels=128), bottleneck_vs_direct(channels=128, reduced=32)]
-print(format_table(
+print(measured.table(
+    "Same job, fewer weights (128 channels, no bias)",
     ["Mapping", "Option A", "Weights", "Option B", "Weights", "A / B"],
     [[c.name, c.option_a, count(c.params_a), c.option_b, count(c.params_b), f"{c.ratio:.3f}"]
      for c in comparisons],
@@ -64,7 +67,12 @@ print(model_summary(get_model("cnn"), "cnn"))
 
 # %%
 print(f"Training cnn on the bundled MNIST digits for {args.epochs} epochs\n")
-run = train_or_resume(resolve_config("cnn", epochs=args.epochs), args.output_dir, verbose=2)
-print(f"Test accuracy {run.metrics['test_accuracy']:.2%} after {len(run.loss)} epochs "
-      f"in {run.seconds:.1f} s on {run.metrics['backend']}; training curves:")
+run = train_or_resume(resolve_config("cnn", epochs=args.epochs), f"{args.output_dir}/cnn",
+                      verbose=2)
+print(measured.table("`dlbasic train cnn` (bundled digits)",
+                     ["Model", "Params", "Epochs", "Test accuracy", "Train s"],
+                     [["cnn", count(run.metrics["params"]), len(run.loss),
+                       f"{run.metrics['test_accuracy']:.2%}", f"{run.seconds:.1f}"]]))
+print("Training curves:")
 show(run.run_dir / "curves.png")
+print(f"Measured tables: {measured.save()}")

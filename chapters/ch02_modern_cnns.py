@@ -18,6 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from keras_dlbasic.chapters import script_args, show  # noqa: E402
 from keras_dlbasic.chapters.ch02 import degradation_experiment, gradient_flow  # noqa: E402
+from keras_dlbasic.chapters.measured import Measurements  # noqa: E402
 from keras_dlbasic.chapters.runs import train_or_resume  # noqa: E402
 from keras_dlbasic.data import load_dataset  # noqa: E402
 from keras_dlbasic.models.googlenet import BLOCKS, inception_block_params  # noqa: E402
@@ -37,6 +38,7 @@ parser.add_argument("--output-dir", default="runs/ch02_modern_cnns")
 args = script_args(parser)
 out = pathlib.Path(args.output_dir)
 out.mkdir(parents=True, exist_ok=True)
+measured = Measurements(chapter=2, output_dir=out)
 
 # %% [markdown]
 # ## 1. Five ImageNet classifiers at 224x224
@@ -92,7 +94,8 @@ for training, stats in [(True, "batch (training)"), (False, "moving (inference)"
     if training:
         per_layer = {"plain-20": zero[20, "plain"], "plain-56": zero[56, "plain"],
                      "ResNet-56 (BN scale 1)": ones[56, "residual"]}
-print(format_table(["BN statistics", "Depth", "plain", "ResNet", "ResNet, BN scale 1"], rows,
+print(measured.table("First-conv gradient norm at initialisation",
+                     ["BN statistics", "Depth", "plain", "ResNet", "ResNet, BN scale 1"], rows,
                    align="lrrrr"))
 plot_curves({label: list(norms.values()) for label, norms in per_layer.items()},
             out / "gradient_norms.png", "weight layer (input to output)", "||dL/dW|| at init",
@@ -111,7 +114,8 @@ show(out / "gradient_norms.png")
 print(f"Degradation runs, {args.epochs} epochs each\n")
 curves = degradation_experiment(out / "degradation", epochs=args.epochs, limit=args.limit,
                                 verbose=2, model_kwargs={"zero_init_residual": False})
-print(format_table(
+print(measured.table(
+    f"Degradation: training loss per epoch ({args.epochs} epochs)",
     ["Model", *(f"Epoch {i + 1} loss" for i in range(args.epochs)), "Test accuracy", "Seconds"],
     [[name, *(f"{loss:.4f}" for loss in c.loss), f"{c.metrics['test_accuracy']:.2%}",
       f"{c.seconds:.0f}"] for name, c in curves.items()],
@@ -130,6 +134,10 @@ config = resolve_config("resnet20", epochs=args.resnet20_epochs, limit=args.limi
 print(f"ResNet-20: {config.epochs} epochs, batch {config.batch_size}, "
       f"lr {config.lr} ({config.schedule})\n")
 run = train_or_resume(config, out / "resnet20", verbose=2)
-print(f"\nTest accuracy {run.metrics['test_accuracy']:.2%} after {len(run.loss)} epochs "
-      f"in {run.seconds:.1f} s on {run.metrics['backend']}; training curves:")
+print(measured.table(
+    f"`dlbasic train resnet20` (lr {config.lr}, {config.schedule})",
+    ["Model", "Epochs", "Test accuracy", "Train s"],
+    [["resnet20", len(run.loss), f"{run.metrics['test_accuracy']:.2%}", f"{run.seconds:.1f}"]]))
+print("Training curves:")
 show(run.run_dir / "curves.png")
+print(f"Measured tables: {measured.save()}")

@@ -24,6 +24,7 @@ from keras_dlbasic.chapters.ch04 import (  # noqa: E402
     hard_sequence_accuracy,
     plot_gate_activations,
 )
+from keras_dlbasic.chapters.measured import Measurements  # noqa: E402
 from keras_dlbasic.chapters.runs import train_or_resume  # noqa: E402
 from keras_dlbasic.data.synthetic import (  # noqa: E402
     ADDING_BASELINE_MSE,
@@ -43,6 +44,7 @@ parser.add_argument("--adding-epochs", type=int, default=None,
 parser.add_argument("--output-dir", default="runs/ch04_rnn")
 args = script_args(parser)
 out = pathlib.Path(args.output_dir)
+measured = Measurements(chapter=4, output_dir=out)
 
 # %% [markdown]
 # ## 1. Parameters of one recurrent layer: 28 input features, 128 units
@@ -79,7 +81,8 @@ for kind in KINDS:
     models[kind] = load_model(run.run_dir / "best.keras")
     results.append([kind, count(run.metrics["params"]), len(run.loss),
                     f"{run.metrics['test_accuracy']:.2%}", f"{run.seconds:.1f}"])
-print(format_table(["Model", "Params", "Epochs", "Test accuracy", "Train s"], results))
+print(measured.table("Sequential MNIST (`dlbasic train rnn|lstm|gru`, bundled digits)",
+                     ["Model", "Params", "Epochs", "Test accuracy", "Train s"], results))
 print(f"(backend {keras.backend.backend()}; runs in {out}/<model>)")
 
 # %% [markdown]
@@ -113,8 +116,9 @@ for kind in KINDS:
                "partly" if mse < 0.9 * ADDING_BASELINE_MSE else "baseline level")
     rows.append([kind, len(run.loss), f"{mse:.4f}", f"{run.metrics['test_mae']:.3f}",
                  verdict, f"{run.seconds:.1f}"])
-print(format_table(["Model", "Epochs", "Test MSE", "Test MAE", "Verdict", "Train s"], rows,
-                   align="lrrrlr"))
+print(measured.table(f"The adding problem, length 100 (baseline MSE {ADDING_BASELINE_MSE:.3f})",
+                     ["Model", "Epochs", "Test MSE", "Test MAE", "Verdict", "Train s"], rows,
+                     align="lrrrlr"))
 
 # %% [markdown]
 # ## 5. Why sequences are hard
@@ -131,4 +135,7 @@ for kind in KINDS:
     accuracy = hard_sequence_accuracy(models[kind], data.x_test, data.y_test)
     rows.append([kind, *(f"{accuracy[v]:.2%}" for v in
                          ("original", "trimmed", "omitted", "permuted"))])
-print(format_table(["Model", "Original", "Trimmed", "Omitted", "Permuted"], rows))
+print(measured.table("Hard sequences, test accuracy (trimmed: first rows only; omitted: middle "
+                     "rows missing; permuted: rows shuffled)",
+                     ["Model", "Original", "Trimmed", "Omitted", "Permuted"], rows))
+print(f"Measured tables: {measured.save()}")

@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 from keras_dlbasic import get_model, load_model, model_info  # noqa: E402
 from keras_dlbasic.chapters import script_args, show  # noqa: E402
 from keras_dlbasic.chapters.ch05 import decoder_attention_weights, greedy_decode  # noqa: E402
+from keras_dlbasic.chapters.measured import Measurements  # noqa: E402
 from keras_dlbasic.chapters.runs import train_or_resume  # noqa: E402
 from keras_dlbasic.data.synthetic import BOS, tokens_to_digits  # noqa: E402
 from keras_dlbasic.layers.attention import scaled_dot_product_attention  # noqa: E402
@@ -36,6 +37,7 @@ parser.add_argument("--epochs", type=int, default=None,
 parser.add_argument("--output-dir", default="runs/ch05_transformer")
 args = script_args(parser)
 out = pathlib.Path(args.output_dir)
+measured = Measurements(chapter=5, output_dir=out)
 
 # %% [markdown]
 # ## 1. Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k)) V, explicit vs fused
@@ -94,7 +96,8 @@ del base
 # %%
 config = resolve_config("transformer", epochs=args.epochs)
 run = train_or_resume(config, out / "transformer")
-print(format_table(
+print(measured.table(
+    "Digit reversal (`dlbasic train transformer`), test accuracy",
     ["Model", "Params", "Epochs", "Whole sequence (greedy)", "Per token", "Train s"],
     [["transformer", count(run.metrics["params"]), len(run.loss),
       f"{run.metrics['test_sequence_accuracy']:.2%}", f"{run.metrics['test_token_accuracy']:.2%}",
@@ -133,3 +136,4 @@ show(out / "cross_attention.png")
 looked_at = np.argmax(weights[0].mean(0)[:n, :n], axis=-1).tolist()  # head-averaged
 print(f"Most-attended source position per output digit: {looked_at} "
       f"(the mirror image would be {list(range(n - 1, -1, -1))})")
+print(f"Measured tables: {measured.save()}")

@@ -86,20 +86,22 @@ def list_command(pattern, chapter, markdown):
     """List registered models, optionally filtered by a glob PATTERN (e.g. 'resnet*')."""
     from keras_dlbasic.summary import format_markdown, format_table
 
-    headers = ["Model", "Ch", "Tasks", "Input", "Params", "Default data", "Paper"]
+    headers = ["Model", "Ch", "Tasks", "Input", "Params", "MACs", "Default data", "Paper"]
     rows = [spec_row(model_info(name), markdown) for name in list_models(pattern, chapter)]
     if markdown:
         click.echo(format_markdown(headers, rows))
     else:
-        click.echo(format_table(headers, rows, align="lrlrrll"))
+        click.echo(format_table(headers, rows, align="lrlrrrll"))
 
 
 def spec_row(spec, link=False):
+    from keras_dlbasic.summary import macs
+
     alias = f" ({', '.join(spec.aliases)})" if spec.aliases else ""
     paper = f"{spec.paper.authors.split(',')[0]} {spec.paper.year}"
     return [spec.name + alias, spec.chapter, ", ".join(spec.tasks), input_text(spec.input_shape),
-            f"{spec.reference_params:,}", spec.dataset,
-            f"[{paper}]({spec.paper.url})" if link else paper]
+            f"{spec.reference_params:,}", macs(spec.reference_macs) if spec.reference_macs else "-",
+            spec.dataset, f"[{paper}]({spec.paper.url})" if link else paper]
 
 
 def input_text(shape):
@@ -128,6 +130,8 @@ def datasets():
 @user_errors
 def info(model):
     """Show a model's paper, defaults and reference figures."""
+    from keras_dlbasic.summary import macs
+
     spec = model_info(model)
     click.echo("\n".join([
         f"{spec.name} (chapter {spec.chapter}; {spec.inputs} -> {', '.join(spec.tasks)})",
@@ -135,6 +139,8 @@ def info(model):
         f"  link:       {spec.paper.url}",
         f"  input:      {spec.input_shape}",
         f"  params:     {spec.reference_params:,} ({spec.params_source})",
+        *([f"  MACs:       {macs(spec.reference_macs)} per example ({spec.macs_source})"]
+          if spec.reference_macs else []),
         f"  datasets:   {spec.dataset} (default, offline); {spec.full_dataset or '-'} (full size)",
         f"  recipe:     {spec.recipe.describe()}",
         *(f"    on {name}: {recipe.describe()}" for name, recipe in spec.dataset_recipes.items()),

@@ -1,8 +1,10 @@
 """The model registry: one ``ModelSpec`` per model, the single list of models.
 
 Specs are plain data, so listing models and reading their metadata never
-imports keras; the builder is imported only when a model is built. The CLI,
-the README's model table and the parametrized tests all read this registry.
+imports keras; the builder is imported only when a model is built. Each
+family registers its specs, with their reference figures and sources, in a
+keras-free ``keras_dlbasic/models/<family>_specs.py`` beside its builder. The
+CLI, the README's model table and the parametrized tests all read this registry.
 """
 import contextlib
 import dataclasses
@@ -42,6 +44,11 @@ class ModelSpec:
             the offline default is supported.
         reference_params: parameter count the builder must reproduce exactly.
         params_source: where ``reference_params`` comes from.
+        reference_macs: published multiply-accumulates per example at
+            ``input_shape`` (``keras_dlbasic.accounting``'s convention), or None
+            where no figure agrees with that convention; the builder must
+            reproduce it to the figure's rounding.
+        macs_source: where ``reference_macs`` comes from.
         kwargs: builder arguments that define this variant.
         recipe: the training ``Recipe``.
         aliases: other accepted names.
@@ -62,6 +69,8 @@ class ModelSpec:
     full_dataset: str
     reference_params: int
     params_source: str
+    reference_macs: float = None
+    macs_source: str = None
     kwargs: dict = dataclasses.field(default_factory=dict)
     recipe: Recipe = Recipe()
     aliases: tuple = ()

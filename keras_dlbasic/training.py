@@ -55,7 +55,7 @@ class RunRecorder(keras.callbacks.Callback):
         self.task = task
         self.history = history
         self.best_score = best_score
-        self.diverged = None  # (epoch, batch, loss) of the first non-finite loss
+        self.diverged = None  # (epoch, batch, name, value) of the first non-finite loss
         self._epoch = 0
         self._epoch_start = 0.0
 
@@ -64,10 +64,13 @@ class RunRecorder(keras.callbacks.Callback):
         self._epoch_start = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
-        loss = float((logs or {}).get("loss", 0.0))
-        if not math.isfinite(loss) and self.diverged is None:
-            self.diverged = (self._epoch, batch, loss)
-            self.model.stop_training = True
+        """Stop at the first non-finite loss: ``loss``, or each loss a model with its own
+        training step logs (a GAN's ``d_loss`` and ``g_loss``)."""
+        for key, value in (logs or {}).items():
+            if (key == "loss" or key.endswith("_loss")) and not math.isfinite(float(value)):
+                if self.diverged is None:
+                    self.diverged = (self._epoch, batch, key, float(value))
+                    self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
         if self.diverged is not None:
@@ -106,6 +109,13 @@ def learning_rate(config, steps_per_epoch):
 def default_optimizer(config, steps_per_epoch):
     """Adam at the run's learning rate (or schedule)."""
     return keras.optimizers.Adam(learning_rate=learning_rate(config, steps_per_epoch))
+
+
+def steps_per_epoch(inputs):
+    """Batches in one epoch of ``fit(**inputs)``: a stream's own count, else examples / batch size."""
+    if isinstance(inputs["x"], keras.utils.PyDataset):
+        return inputs["x"].num_batches
+    return math.ceil(len(keras.tree.flatten(inputs["x"])[0]) / inputs["batch_size"])
 
 
 def task_for(config):
@@ -178,7 +188,7 @@ def _fit(config, run_dir, state, verbose, callbacks, optimizer):
         task = task_for(config)
         data = prepare_data(config, task)
         train_inputs = task.fit_inputs(data, "train", config.batch_size)
-        steps = math.ceil(len(keras.tree.flatten(train_inputs["x"])[0]) / config.batch_size)
+        steps = steps_per_epoch(train_inputs)
         if callable(optimizer) and not isinstance(optimizer, keras.optimizers.Optimizer):
             optimizer = optimizer(config, steps)
         optimizer = optimizer or default_optimizer(config, steps)
@@ -207,16 +217,16 @@ def _fit(config, run_dir, state, verbose, callbacks, optimizer):
                 **train_inputs,
                 epochs=config.epochs,
                 initial_epoch=epochs_done,
-                validation_data=(val["x"], val["y"], val["sample_weight"]),
+                validation_data=(val["x"], val["y"], val["sample_weight"]) if "y" in val else val["x"],
                 callbacks=[recorder, *callbacks],
                 verbose=verbose,
             )
         if recorder.diverged:
-            epoch, batch, loss = recorder.diverged
+            epoch, batch, name, loss = recorder.diverged
             kept = (f"last.keras keeps epoch {epoch}" if recorder.history
                     else "no epoch finished, so no checkpoint was written")
             raise TrainingDivergedError(
-                f"training diverged: loss became {loss} at epoch {epoch + 1}, step {batch + 1} "
+                f"training diverged: {name} became {loss} at epoch {epoch + 1}, step {batch + 1} "
                 f"({kept}); try a smaller --lr"
             )
         metrics = task.evaluate(checkpoint_for_evaluation(task, run_dir / "best.keras"), data)

@@ -41,6 +41,12 @@ def test_info_shows_the_training_recipe(run):
             in result.output)
 
 
+def test_info_shows_the_reference_macs_and_their_source(run):
+    assert ("MACs:       4.09 G per example (torchvision resnet50 GFLOPS)"
+            in run("info", "resnet50").output)
+    assert "MACs:" not in run("info", "googlenet").output  # no published figure agrees
+
+
 def test_version(run):
     assert run("--version").output.strip() == f"dlbasic, version {__version__}"
 

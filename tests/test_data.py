@@ -40,14 +40,17 @@ def test_tfds_loader_with_mock_data(name, shape, tmp_path, monkeypatch):
     monkeypatch.setattr(tfds_loader, "network_available", lambda: True)
     with tfds.testing.mock_data(num_examples=20):
         data = load_dataset(name, data_dir=str(tmp_path))
-    assert data.input_shape == shape and data.num_classes == 10
-    # mock_data yields num_examples for every split spec, sliced or not.
-    assert len(data.x_train) == len(data.x_val) == len(data.x_test) == 20
-    # uint8 pixels scaled by 1/255: every value is k/255 for an integer k in 0..255.
-    pixels = data.x_train * 255
-    assert data.x_train.dtype == np.float32 and 0 <= pixels.min() and pixels.max() <= 255
+        assert data.input_shape == shape and data.num_classes == 10
+        # mock_data yields num_examples for every split spec, sliced or not.
+        assert len(data.x_train) == len(data.x_val) == len(data.x_test) == 20
+        # The splits stream: uint8 pixels scaled by 1/255, every value k/255 for an
+        # integer k in 0..255.
+        x, y = data.arrays("train")
+    pixels = x * 255
+    assert x.shape == (20, *shape) and x.dtype == np.float32
+    assert 0 <= pixels.min() and pixels.max() <= 255
     np.testing.assert_allclose(pixels, np.round(pixels), atol=1e-3)
-    assert data.y_train.dtype == np.int32
+    assert y.dtype == np.int32 and y.shape == (20,)
 
 
 def test_tfds_offline_fails_fast_naming_bundled_data(tmp_path, monkeypatch):

@@ -1,4 +1,7 @@
-"""DenseNet: exact parameter counts, MACs against torchvision, growth and compression."""
+"""DenseNet: exact parameter counts, growth and compression.
+
+MACs against torchvision's are checked in test_models.py::test_reference_figures.
+"""
 import keras
 import pytest
 
@@ -8,12 +11,11 @@ from keras_dlbasic.errors import ModelArgumentError
 from keras_dlbasic.models import densenet
 from keras_dlbasic.registry import shapes_only
 
-# Dense layers per block (Huang et al. 2017, Table 1), torchvision's GFLOPS (= GMACs)
-# at 224x224 (a snapshot of its weight metadata, ``_ops``) and the final channels.
+# Dense layers per block (Huang et al. 2017, Table 1) and the final channels.
 IMAGENET = {
-    "densenet121": ((6, 12, 24, 16), 2.834, 1024),
-    "densenet169": ((6, 12, 32, 32), 3.36, 1664),
-    "densenet201": ((6, 12, 48, 32), 4.29, 1920),
+    "densenet121": ((6, 12, 24, 16), 1024),
+    "densenet169": ((6, 12, 32, 32), 1664),
+    "densenet201": ((6, 12, 48, 32), 1920),
 }
 
 
@@ -41,7 +43,7 @@ def densenet_count(blocks, growth_rate=32, cifar=False, classes=1000, compressio
 
 @pytest.mark.parametrize("name", IMAGENET)
 def test_imagenet_densenet_is_the_hand_count(name):
-    blocks, gmacs, features = IMAGENET[name]
+    blocks, features = IMAGENET[name]
     trainable, moving = densenet_count(blocks)
     # The catalog's reference is torchvision's num_params plus BN's moving statistics.
     assert trainable + moving == model_info(name).reference_params
@@ -49,7 +51,6 @@ def test_imagenet_densenet_is_the_hand_count(name):
         model = getattr(densenet, name)()
     stats = model_stats(model)
     assert (stats.trainable, stats.non_trainable) == (trainable, moving)
-    assert stats.macs / 1e9 == pytest.approx(gmacs, rel=0.02)
     assert model.get_layer("final_relu").output.shape == (None, 7, 7, features)
 
 

@@ -16,6 +16,7 @@ def test_every_spec_is_complete():
         spec = model_info(name)
         assert spec.paper.title and spec.paper.year > 1900 and spec.paper.url.startswith("http")
         assert spec.reference_params > 0 and spec.params_source
+        assert (spec.reference_macs is None) == (spec.macs_source is None)
         assert spec.dataset in DATASETS and DATASETS[spec.dataset].source != "tfds"
         if spec.full_dataset is not None:
             assert dataset_info(spec.full_dataset).source == "tfds"

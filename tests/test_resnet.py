@@ -1,4 +1,7 @@
-"""ResNet: exact parameter counts, MACs against torchvision, plain vs residual."""
+"""ResNet: exact parameter counts, plain vs residual.
+
+MACs against torchvision's are checked in test_models.py::test_reference_figures.
+"""
 import keras
 import numpy as np
 import pytest
@@ -9,14 +12,13 @@ from keras_dlbasic.errors import ModelArgumentError
 from keras_dlbasic.models import resnet
 from keras_dlbasic.registry import shapes_only
 
-# Blocks per stage (He et al. 2016, Table 1) and torchvision's GFLOPS (= GMACs) at
-# 224x224, a snapshot of torchvision's weight metadata (``_ops``).
+# Blocks per stage (He et al. 2016, Table 1) and whether they are bottlenecks.
 IMAGENET = {
-    "resnet18": ((2, 2, 2, 2), False, 1.81),
-    "resnet34": ((3, 4, 6, 3), False, 3.66),
-    "resnet50": ((3, 4, 6, 3), True, 4.09),
-    "resnet101": ((3, 4, 23, 3), True, 7.80),
-    "resnet152": ((3, 8, 36, 3), True, 11.51),
+    "resnet18": ((2, 2, 2, 2), False),
+    "resnet34": ((3, 4, 6, 3), False),
+    "resnet50": ((3, 4, 6, 3), True),
+    "resnet101": ((3, 4, 23, 3), True),
+    "resnet152": ((3, 8, 36, 3), True),
 }
 # He et al. 2016, Table 6 (CIFAR-10), in millions.
 TABLE_6 = {"resnet20": 0.27, "resnet32": 0.46, "resnet44": 0.66, "resnet56": 0.85, "resnet110": 1.7}
@@ -48,14 +50,13 @@ def resnet_count(stage_blocks, bottleneck=False, cifar=False, classes=1000):
 
 @pytest.mark.parametrize("name", IMAGENET)
 def test_imagenet_resnet_is_the_hand_count(name):
-    stage_blocks, bottleneck, gmacs = IMAGENET[name]
+    stage_blocks, bottleneck = IMAGENET[name]
     trainable, moving = resnet_count(stage_blocks, bottleneck)
     # The catalog's reference is torchvision's num_params plus BN's moving statistics.
     assert trainable + moving == model_info(name).reference_params
     with shapes_only():
         stats = model_stats(getattr(resnet, name)())
     assert (stats.trainable, stats.non_trainable) == (trainable, moving)
-    assert stats.macs / 1e9 == pytest.approx(gmacs, rel=0.02)
 
 
 @pytest.mark.parametrize("name", TABLE_6)

@@ -1,4 +1,7 @@
-"""VGG: exact parameter counts for columns A, B, D, E (with and without BN), MACs."""
+"""VGG: exact parameter counts for columns A, B, D, E (with and without BN), FC share.
+
+MACs against torchvision's are checked for every model in test_models.py::test_reference_figures.
+"""
 import pytest
 
 from keras_dlbasic import model_info
@@ -44,12 +47,11 @@ def test_parameter_count_is_the_hand_count(name):
     assert (stats.trainable, stats.non_trainable) == (trainable, moving)
 
 
-def test_vgg16_hand_count_macs_and_fc_share(vgg16_stats):
+def test_vgg16_hand_count_and_fc_share(vgg16_stats):
     widths = [64] * 2 + [128] * 2 + [256] * 3 + [512] * 6
     convs = sum(conv_params(3, c_in, c_out) for c_in, c_out in zip([3] + widths, widths))
     fcs = dense_params(7 * 7 * 512, 4096) + dense_params(4096, 4096) + dense_params(4096, 1000)
     assert convs + fcs == vgg16_stats.params == 138_357_544  # torchvision's num_params
-    assert vgg16_stats.macs / 1e9 == pytest.approx(15.47, rel=0.02)  # torchvision GFLOPS
     assert vgg16_stats.fc_share == pytest.approx(fcs / (convs + fcs))  # 89%
     assert vgg16_stats.depth == 16
 

@@ -13,13 +13,21 @@ Three kinds of datasets:
   reversal and sorting), offline by construction.
 
 Every loader returns a ``Splits`` with deterministic train/validation/test
-splits. Its ``kind`` says what the targets are:
+splits, each a pair of arrays in memory or, for data too big for memory, a
+``Stream`` (``keras_dlbasic.data.streams``: a tf.data or PyDataset source
+read batch by batch) in place of ``x_<split>`` with ``y_<split>`` ``None``.
+The full-size TFDS image sets stream. Its ``kind`` says what the targets are:
 
 * ``"classification"``: int32 labels; inputs are float32 images in [0, 1],
   channels-last (N, H, W, C), or int32 token ids (N, T) for text;
 * ``"regression"``: float32 targets, float32 sequences (N, T, features);
 * ``"seq2seq"``: inputs ``{"encoder_tokens", "decoder_tokens"}`` and int32
-  next-token targets (N, T), 0 = padding; ``num_classes`` is the vocabulary.
+  next-token targets (N, T), 0 = padding; ``num_classes`` is the vocabulary;
+* ``"detection"`` (chapter 3): a different number of boxes per image, padded
+  to one shape by ``pad_boxes``: targets ``{"boxes": (N, M, 4) float32 (x1, y1,
+  x2, y2) in pixels, "labels": (N, M) int32}``, where ``M`` is the most boxes
+  of any image and the boxes past an image's own are 0 with label -1 (-1
+  marks padding, as in KerasCV).
 
 Nothing here imports keras.
 """
@@ -28,6 +36,7 @@ import importlib
 
 import numpy as np
 
+from keras_dlbasic.data.streams import Stream, apply_to_inputs
 from keras_dlbasic.errors import UnknownNameError, close_matches_hint
 
 
@@ -59,15 +68,21 @@ class Splits:
     @property
     def input_shape(self):
         """Shape of one input; a dict of shapes for multi-input (seq2seq) data."""
+        if isinstance(self.x_train, Stream):
+            return self.x_train.input_shape
         if isinstance(self.x_train, dict):
             return {key: tuple(x.shape[1:]) for key, x in self.x_train.items()}
         return tuple(self.x_train.shape[1:])
 
+    def arrays(self, split):
+        """``(x, y)`` of ``split`` ("train", "val", "test") as numpy; a stream is read whole."""
+        x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
+        return x.arrays() if isinstance(x, Stream) else (x, y)
+
     def limit(self, n):
         """Keep the first ``n`` training examples (and at most ``n`` of the others)."""
         return dataclasses.replace(self, **{
-            field: _map_inputs(getattr(self, field), lambda x: x[:n])
-            for field in SPLIT_FIELDS
+            field: _limit(getattr(self, field), n) for field in SPLIT_FIELDS
         })
 
     def map_inputs(self, function):
@@ -81,10 +96,51 @@ class Splits:
 SPLIT_FIELDS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
 
 
+def _limit(x, n):
+    if x is None:  # the targets of a Stream
+        return None
+    if isinstance(x, Stream):
+        return x.limit(n)
+    return apply_to_inputs(x, lambda a: a[:n])
+
+
 def _map_inputs(x, function):
-    if isinstance(x, dict):
-        return {key: function(value) for key, value in x.items()}
-    return function(x)
+    if isinstance(x, Stream):
+        return x.map_inputs(function)
+    return apply_to_inputs(x, function)
+
+
+def pad_boxes(boxes, labels, max_boxes=None):
+    """Per-image boxes and labels of different lengths as one padded pair of arrays.
+
+    Args:
+        boxes: one (n_i, 4) array of (x1, y1, x2, y2) per image.
+        labels: one (n_i,) array of class ids per image.
+        max_boxes: ``M``, the padded length (default: the largest ``n_i``); an
+            image with more boxes is refused.
+
+    Returns:
+        ``{"boxes": (N, M, 4) float32, "labels": (N, M) int32}``, padded with
+        zero boxes labelled -1; ``labels >= 0`` marks the real boxes.
+
+    Example:
+        >>> pad_boxes([[[0, 0, 4, 4]], []], [[2], []])["labels"]
+        array([[ 2],
+               [-1]], dtype=int32)
+    """
+    counts = [len(b) for b in boxes]
+    if len(labels) != len(boxes) or [len(l) for l in labels] != counts:
+        raise ValueError("pad_boxes needs one label per box of every image")
+    size = max(counts, default=0) if max_boxes is None else max_boxes
+    if counts and max(counts) > size:
+        raise ValueError(f"an image has {max(counts)} boxes, more than max_boxes={size}")
+    padded_boxes = np.zeros((len(boxes), size, 4), "float32")
+    padded_labels = np.full((len(boxes), size), -1, "int32")
+    for i, (image_boxes, image_labels) in enumerate(zip(boxes, labels)):
+        if counts[i]:
+            padded_boxes[i, :counts[i]] = np.asarray(image_boxes, "float32").reshape(-1, 4)
+            padded_labels[i, :counts[i]] = image_labels
+    return {"boxes": padded_boxes, "labels": padded_labels}
 
 
 _BUNDLED = "keras_dlbasic.data.bundled:load"

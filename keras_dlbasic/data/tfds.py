@@ -1,7 +1,11 @@
 """Full-size datasets through TensorFlow Datasets.
 
 Splits: train = first 90% of TFDS "train", validation = last 10%, test = "test".
-Images become float32 in [0, 1]; text (``load_text``) becomes int32 word ids.
+Images stream (``keras_dlbasic.data.streams``): each split is a ``Stream`` of
+float32 images in [0, 1] and int32 labels, read from TFDS batch by batch, so
+a network's input size (224x224 for VGG on CIFAR-10) never has to fit in
+memory. Text (``load_text``) becomes int32 word ids in memory: its
+vocabulary is counted over the whole training split anyway.
 A dataset that is not prepared under ``data_dir`` is downloaded only when the
 TFDS servers are reachable; otherwise loading fails at once (TFDS itself would
 retry for minutes) and names the bundled alternatives.
@@ -13,6 +17,7 @@ import socket
 import numpy as np
 
 from keras_dlbasic.data import Splits, dataset_info, offline_datasets
+from keras_dlbasic.data.streams import Stream
 from keras_dlbasic.errors import DatasetUnavailableError
 
 DOWNLOAD_HOST = ("storage.googleapis.com", 443)
@@ -37,8 +42,8 @@ def _to_numpy(dataset, tfds):
     return np.concatenate(inputs), np.concatenate(labels).astype("int32")
 
 
-def _load_splits(name, data_dir):
-    """The three supervised splits of ``name`` as numpy (x, y) pairs."""
+def _tfds_splits(name, data_dir):
+    """The three supervised splits of ``name`` as ``tf.data`` datasets of (x, y)."""
     import tensorflow_datasets as tfds
 
     builder = tfds.builder(name, data_dir=data_dir)
@@ -49,16 +54,26 @@ def _load_splits(name, data_dir):
             f"prepare it elsewhere and pass --data-dir, or use a bundled dataset: "
             f"{', '.join(offline_datasets(dataset_info(name).kind))}"
         )
-    splits = tfds.load(name, split=SPLITS, data_dir=data_dir, as_supervised=True)
-    return [_to_numpy(ds, tfds) for ds in splits]
+    return tfds.load(name, split=SPLITS, data_dir=data_dir, as_supervised=True)
+
+
+def _load_splits(name, data_dir):
+    """The three supervised splits of ``name`` as numpy (x, y) pairs."""
+    import tensorflow_datasets as tfds
+
+    return [_to_numpy(ds, tfds) for ds in _tfds_splits(name, data_dir)]
 
 
 def load(name, data_dir=None):
-    """Load the TFDS image dataset ``name`` (prepared under ``data_dir`` or downloadable)."""
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = (
-        (x.astype("float32") / 255.0, y) for x, y in _load_splits(name, data_dir)
-    )
-    return Splits(name, x_train, y_train, x_val, y_val, x_test, y_test,
+    """Stream the TFDS image dataset ``name`` (prepared under ``data_dir`` or downloadable)."""
+    import tensorflow as tf
+
+    def scale(image, label):
+        return tf.cast(image, tf.float32) / 255.0, tf.cast(label, tf.int32)
+
+    train, val, test = (Stream(ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE))
+                        for ds in _tfds_splits(name, data_dir))
+    return Splits(name, train, None, val, None, test, None,
                   num_classes=dataset_info(name).num_classes)
 
 

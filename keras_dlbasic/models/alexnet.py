@@ -12,10 +12,12 @@ the weights.
 What this file holds: ``alexnet``, the builder, and two variants:
 
 * ``alexnet``: torchvision's single-tower version (filters 64/192/384/256/256,
-  conv1 padded by 2, 224x224 inputs): 61,100,840 parameters, 0.71 GMACs;
+  conv1 padded by 2, 224x224 inputs);
 * ``alexnet_paper``: the paper's two-tower network (96/256/384/384/256,
   227x227 inputs, ``groups=2``: conv2, conv4 and conv5 only see the maps on
-  their own GPU, Fig. 2): 60,965,224 parameters (62,378,344 with one tower).
+  their own GPU, Fig. 2).
+
+Their parameter counts and MACs, with sources, are in ``alexnet_specs``.
 
 The paper's local response normalisation has no weights and no Keras layer;
 it is left out, as in torchvision.

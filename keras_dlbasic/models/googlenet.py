@@ -19,10 +19,10 @@ What this file holds:
 
 This is the paper's network (a 5x5 conv in the third branch, conv biases, no
 BatchNorm), not torchvision's (3x3 there, with BN); the paper's local
-response normalisation layers hold no weights and are left out. With
-biases it has 6,998,552 parameters; its weights alone, 6,990,272 / 1024 =
-6,826K, match Table 1's column sum (about 6.8M, with K = 1024). Its MACs at
-224x224 are 1.58G (paper: "1.5 billion multiply-adds").
+response normalisation layers hold no weights and are left out. Its weights
+without the biases match Table 1's column sum (about 6.8M, with K = 1024;
+the exact count is in ``googlenet_specs``). The 5x5 branches make its MACs
+at 224x224 1.58G, 5.5% over the paper's "1.5 billion multiply-adds".
 """
 import keras
 from keras import layers

@@ -21,8 +21,10 @@ What this file holds:
 
 ImageNet variants follow torchvision ("ResNet v1.5"): convs without bias,
 BatchNorm after every conv, stride 2 on the bottleneck's 3x3 conv (the paper
-puts it on the first 1x1; same parameters, 4.09 instead of 3.86 GMACs for
-ResNet-50), 1x1 projection shortcuts where the shape changes (option B).
+puts it on the first 1x1, which then sees a quarter of the pixels: same
+parameters, and the paper's ResNet-50 costs 3.86 GMACs, 6% under
+torchvision's figure in ``resnet_specs``), 1x1 projection shortcuts where
+the shape changes (option B).
 Their trainable parameters equal torchvision's exactly; ``count_params()``
 also counts BatchNorm's moving mean and variance, two more numbers per BN
 channel, which PyTorch keeps as buffers.

@@ -18,8 +18,8 @@ What this file holds:
 
 Layouts follow torchvision: convs keep their bias even before BatchNorm, the
 classifier is fc 4096 -> ReLU -> dropout -> fc 4096 -> ReLU -> dropout ->
-fc classes, so the trainable parameters equal torchvision's (VGG-16:
-138,357,544). Unlike torchvision, whose adaptive pooling resizes any input
+fc classes, so the trainable parameters and MACs equal torchvision's (see
+``vgg_specs``). Unlike torchvision, whose adaptive pooling resizes any input
 to 7x7, the first fc layer sees the flattened last feature map, as in the
 paper: its size follows the input size.
 """

@@ -23,6 +23,8 @@ Subclass ``Task``, override what differs, and register it with
 import keras
 import numpy as np
 
+from keras_dlbasic.data.streams import Stream
+
 
 class Task:
     """A kind of learning problem, as the trainer sees it.
@@ -41,7 +43,7 @@ class Task:
         model with ``spec.inputs == "sequence"``; an image model gets them
         resized up to its ``min_input_size`` and in the current image data format.
         """
-        if isinstance(data.x_train, dict) or data.x_train.ndim != 4:
+        if isinstance(data.input_shape, dict) or len(data.input_shape) != 3:
             return data
         if spec.inputs == "sequence":
             return data.map_inputs(lambda x: x[..., 0])
@@ -68,9 +70,17 @@ class Task:
         """Keyword arguments of ``fit`` / ``evaluate`` for ``split`` ("train", "val", "test").
 
         The default: ``x`` and ``y`` of the split, and ``sample_weight`` from
-        ``sample_weight(y)``.
+        ``sample_weight(y)``. A streamed split (``keras_dlbasic.data.streams``)
+        becomes one ``PyDataset`` of ``(x, y, sample_weight)`` batches, the
+        training split shuffled by the stream itself (a new order every
+        epoch, drawn from numpy's seeded generator), not by Keras.
         """
         x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+        if isinstance(x, Stream):
+            training = split == "train"
+            batches = x.batches(batch_size, shuffle=training, seed=int(np.random.randint(2**31)),
+                                sample_weight=self.sample_weight)
+            return {"x": batches, **({"shuffle": False} if training else {})}
         return {"x": x, "y": y, "sample_weight": self.sample_weight(y), "batch_size": batch_size}
 
     def sample_weight(self, y):

@@ -37,11 +37,11 @@ class SequenceToSequence(Task):
         from keras_dlbasic.chapters.ch05 import greedy_decode
 
         metrics = super().evaluate(model, data, batch_size)
-        decoded = greedy_decode(model, data.x_test["encoder_tokens"],
-                                max_length=data.y_test.shape[1], bos_id=BOS, eos_id=EOS,
-                                pad_id=PAD)
+        x_test, y_test = data.arrays("test")
+        decoded = greedy_decode(model, x_test["encoder_tokens"], max_length=y_test.shape[1],
+                                bos_id=BOS, eos_id=EOS, pad_id=PAD)
         metrics["test_sequence_accuracy"] = float(np.mean(
-            [until_eos(a) == until_eos(b) for a, b in zip(decoded, data.y_test)]))
+            [until_eos(a) == until_eos(b) for a, b in zip(decoded, y_test)]))
         return metrics
 
 

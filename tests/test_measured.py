@@ -1,0 +1,62 @@
+"""The README's measured figures: the format the command writes, and the command itself."""
+import pathlib
+
+import keras
+
+from keras_dlbasic.chapters import measured
+from keras_dlbasic.chapters.measured import Measurements
+
+README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_the_readme_is_in_the_format_the_command_writes():
+    section = measured.readme_section(README.read_text())
+    blocks = measured.parse_blocks(section)
+    assert blocks, "the README has no measured blocks"
+    assert section.strip() == "\n\n".join(measured.render_block(b) for b in blocks)
+    for block in blocks:
+        assert block.backend in measured.BACKENDS and block.chapter in measured.SCRIPTS
+        assert all(len(row) == len(t.headers) for t in block.tables for row in t.rows)
+
+
+def readme_with(*blocks):
+    body = "\n\n".join(measured.render_block(b) for b in blocks)
+    return f"# Title\n\n{measured.START}\n{body}\n{measured.END}\n\nAfter.\n"
+
+
+def test_recorded_tables_replace_their_block_and_keep_the_others(tmp_path):
+    record = Measurements(chapter=1, output_dir=tmp_path / "ch01")
+    text = record.table("Training", ["Model", "Test accuracy"], [["cnn", "96.40%"]])
+    assert text.splitlines()[0].split() == ["Model", "Test", "accuracy"]  # printed as text too
+    path = record.save()
+    block = measured.read_block(path)
+    assert (block.chapter, block.backend) == (1, keras.backend.backend())
+    assert block.tables[0].rows == [["cnn", "96.40%"]]
+    assert f"keras {keras.__version__}" in block.versions and "cores" in block.machine
+
+    others = [measured.Block(chapter, backend, "a CPU, 2 cores", "2026-01-01", "keras 3.15.1",
+                             [measured.Table("Old", ["Model", "Test accuracy"], [["cnn", "1%"]])])
+              for chapter, backend in [(1, keras.backend.backend()), (4, "jax")]]
+    readme = tmp_path / "README.md"
+    readme.write_text(readme_with(*others))
+    rewritten = measured.rewrite_readme(readme.read_text(), [block])
+    blocks = measured.parse_blocks(measured.readme_section(rewritten))
+    assert [(b.chapter, b.backend) for b in blocks] == [(1, keras.backend.backend()), (4, "jax")]
+    assert blocks[0].tables[0].rows == [["cnn", "96.40%"]] and blocks[1].tables[0].title == "Old"
+    assert rewritten.startswith("# Title\n") and rewritten.endswith("After.\n")
+
+
+def test_the_command_rewrites_from_measured_files(tmp_path, capsys):
+    backend = keras.backend.backend()
+    out = tmp_path / "measured" / backend / "ch04"
+    record = Measurements(chapter=4, output_dir=out)
+    record.table("Sequential MNIST", ["Model", "Test accuracy"], [["gru", "95.70%"]])
+    record.save()
+    readme = tmp_path / "README.md"
+    readme.write_text(readme_with())
+    measured.main(["--no-run", "--backend", backend, "--chapters", "4",
+                   "--output-dir", str(tmp_path / "measured"), "--readme", str(readme)])
+    [block] = measured.parse_blocks(measured.readme_section(readme.read_text()))
+    assert (block.chapter, block.backend, block.tables[0].rows) == (4, backend, [["gru", "95.70%"]])
+    assert "rewrote 1 measured block" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "measured"]  # nothing partial
