@@ -11,6 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # faster (about a third less time to the first training step of ResNet-110 on JAX).
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
 
+import functools  # noqa: E402
 import tempfile  # noqa: E402
 
 import keras  # noqa: E402
@@ -75,6 +76,17 @@ def small_kwargs(name):
     from keras_dlbasic import model_info
 
     return SMALL[model_info(name).name]
+
+
+@functools.lru_cache(maxsize=None)
+def small_model(name):
+    """The model's small test instance, built once a session and shared by the test files
+    (on JAX a new model's first call compiles; the same model's next calls do not).
+    Tests read it and must not train or change it: train a reloaded copy instead."""
+    from keras_dlbasic import get_model
+
+    keras.utils.set_random_seed(0)
+    return get_model(name, **small_kwargs(name))
 
 
 def to_numpy(x):

@@ -9,9 +9,9 @@ import sys
 import keras
 import numpy as np
 
-from keras_dlbasic import get_model, list_models
+from keras_dlbasic import list_models
 
-from conftest import FAMILIES, predict, random_batch, small_kwargs
+from conftest import FAMILIES, predict, random_batch, small_model
 
 WORKER = """
 import sys, numpy as np, keras
@@ -36,7 +36,7 @@ def test_outputs_agree_across_backends(tmp_path):
     other = "tensorflow" if keras.backend.backend() == "torch" else "torch"
     expected = {}
     for name in FAMILIES:
-        model = get_model(name, **small_kwargs(name))
+        model = small_model(name)
         x, _ = random_batch(model, batch=3)  # test_models' batch: on JAX, a compile-cache hit
         model.save(tmp_path / f"{name}.keras")
         xs = x if isinstance(x, list) else [x]

@@ -13,7 +13,7 @@ from keras_dlbasic import get_model
 from keras_dlbasic.errors import DLBasicError, ExportError, MissingDependencyError
 from keras_dlbasic.export import VIA_KERAS_FILE, export_model, run_artifact, sample_input
 
-from conftest import small_kwargs
+from conftest import small_model
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +46,7 @@ NATIVE = [fmt for fmt in ("savedmodel", "onnx") if (keras.backend.backend(), fmt
 @pytest.mark.parametrize("fmt", NATIVE)
 @pytest.mark.parametrize("name", CHAPTER_MODELS)
 def test_chapter_models_export(name, fmt, tmp_path):
-    keras.utils.set_random_seed(1)
-    model = get_model(name, **small_kwargs(name))
+    model = small_model(name)
     report = export_model(model, tmp_path / name, fmt)
     assert report.max_abs_diff <= 1e-4
     x = sample_input(model, batch=3, seed=7)

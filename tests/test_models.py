@@ -4,7 +4,6 @@ The reference figures (parameters, MACs) are checked on every model's default
 configuration, built without drawing weights. Small instances (``conftest.SMALL``), built
 once per model, keep forward, training and saving fast on every backend.
 """
-import functools
 
 import keras
 import numpy as np
@@ -15,16 +14,9 @@ from keras_dlbasic.accounting import model_stats
 from keras_dlbasic.errors import ModelArgumentError
 from keras_dlbasic.registry import shapes_only
 
-from conftest import predict, random_batch, small_kwargs
+from conftest import predict, random_batch, small_model
 
 MODELS = list_models()
-
-
-@functools.lru_cache(maxsize=None)
-def small_model(name):
-    """The model's small test instance, shared by the tests of this file."""
-    keras.utils.set_random_seed(0)
-    return get_model(name, **small_kwargs(name))
 
 
 # torchvision's GFLOPS (multiply-adds) are rounded to three decimals (0.714 for AlexNet:

@@ -54,11 +54,6 @@ class Stream:
         if self.input_shape is None:
             object.__setattr__(self, "input_shape", _input_shape(self.source))
 
-    @property
-    def ndim(self):
-        """Dimensions of a batch of inputs, as for an array of all of them."""
-        return 1 + len(self.input_shape)
-
     def __len__(self):
         return self.size
 
