@@ -20,41 +20,29 @@ _TRANSFORMER_PARAMS = (
 )
 
 # Inputs: [encoder_tokens (B, S), decoder_tokens (B, T)] int32; output (B, T, vocab) probabilities.
-register_model(
-    ModelSpec(
-        name="transformer",
-        builder="keras_dlbasic.models.transformer:transformer",
-        chapter=5,
-        tasks=("seq2seq",),
-        inputs="tokens",
-        paper=VASWANI,
-        input_shape=((None,), (None,)),
-        dataset="digit_reversal",
-        full_dataset=None,  # WMT14 needs a subword tokenizer: not supported offline
-        reference_params=168_256,
-        params_source=_TRANSFORMER_PARAMS + " with V=13, d=64, d_ff=128, 2+2 layers",
-        recipe=Recipe(epochs=10, batch_size=64, lr=1e-3),
+for _name, _params, _sizes, _recipe in [
+    ("transformer", 168_256, "V=13, d=64, d_ff=128, 2+2 layers",
+     Recipe(epochs=10, batch_size=64, lr=1e-3)),
+    ("transformer_base", 63_082_496,
+     "V=37,000, d=512, d_ff=2048, 6+6 layers (paper Table 3: 65M)",
+     Recipe(epochs=1, batch_size=32, lr=1e-4)),
+]:
+    register_model(
+        ModelSpec(
+            name=_name,
+            builder=f"keras_dlbasic.models.transformer:{_name}",
+            chapter=5,
+            tasks=("seq2seq",),
+            inputs="tokens",
+            paper=VASWANI,
+            input_shape=((None,), (None,)),
+            dataset="digit_reversal",
+            full_dataset=None,  # WMT14 needs a subword tokenizer: not supported offline
+            reference_params=_params,
+            params_source=f"{_TRANSFORMER_PARAMS} with {_sizes}",
+            recipe=_recipe,
+        )
     )
-)
-register_model(
-    ModelSpec(
-        name="transformer_base",
-        builder="keras_dlbasic.models.transformer:transformer_base",
-        chapter=5,
-        tasks=("seq2seq",),
-        inputs="tokens",
-        paper=VASWANI,
-        input_shape=((None,), (None,)),
-        dataset="digit_reversal",
-        full_dataset=None,  # WMT14 needs a subword tokenizer: not supported offline
-        reference_params=63_082_496,
-        params_source=(
-            _TRANSFORMER_PARAMS + " with V=37,000, d=512, d_ff=2048, 6+6 layers "
-            "(paper Table 3: 65M)"
-        ),
-        recipe=Recipe(epochs=1, batch_size=32, lr=1e-4),
-    )
-)
 register_model(
     ModelSpec(
         name="transformer_encoder",
