@@ -2,6 +2,7 @@
 import pathlib
 
 import keras
+import pytest
 
 from keras_dlbasic.chapters import measured
 from keras_dlbasic.chapters.measured import Measurements
@@ -60,3 +61,18 @@ def test_the_command_rewrites_from_measured_files(tmp_path, capsys):
     assert (block.chapter, block.backend, block.tables[0].rows) == (4, backend, [["gru", "95.70%"]])
     assert "rewrote 1 measured block" in capsys.readouterr().out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "measured"]  # nothing partial
+
+
+def test_a_readme_without_the_section_is_refused_in_one_line(tmp_path, capsys):
+    out = tmp_path / "measured" / keras.backend.backend() / "ch01"
+    Measurements(chapter=1, output_dir=out).save()
+    readme = tmp_path / "README.md"
+    readme.write_text("# No measured section\n")
+    with pytest.raises(SystemExit) as exit_info:
+        measured.main(["--no-run", "--backend", keras.backend.backend(), "--chapters", "1",
+                       "--output-dir", str(tmp_path / "measured"), "--readme", str(readme)])
+    assert exit_info.value.code == 1
+    error = capsys.readouterr().err
+    assert error.startswith("Error: cannot rewrite") and error.count("\n") == 1
+    assert readme.read_text() == "# No measured section\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "measured"]

@@ -148,8 +148,15 @@ def parse_blocks(text):
     return blocks
 
 
+def _section_bounds(readme_text):
+    """Where the measured section starts (after START) and ends (at END)."""
+    if START not in readme_text or END not in readme_text:
+        raise ValueError(f"the README has no {START} ... {END} section")
+    return readme_text.index(START) + len(START), readme_text.index(END)
+
+
 def readme_section(readme_text):
-    start, end = readme_text.index(START) + len(START), readme_text.index(END)
+    start, end = _section_bounds(readme_text)
     return readme_text[start:end]
 
 
@@ -159,7 +166,7 @@ def rewrite_readme(readme_text, new_blocks):
     blocks.update({(b.chapter, b.backend): b for b in new_blocks})
     ordered = sorted(blocks.values(), key=lambda b: (b.chapter, BACKENDS.index(b.backend)))
     body = "\n\n".join(render_block(b) for b in ordered)
-    start, end = readme_text.index(START) + len(START), readme_text.index(END)
+    start, end = _section_bounds(readme_text)
     return f"{readme_text[:start]}\n{body}\n{readme_text[end:]}"
 
 
@@ -183,13 +190,19 @@ def main(argv=None):
         out = pathlib.Path(args.output_dir) / args.backend / f"ch{chapter:02d}"
         if not args.no_run:
             print(f"== chapter {chapter} on {args.backend} -> {out}", flush=True)
-            subprocess.run([sys.executable, SCRIPTS[chapter], "--output-dir", str(out)], check=True,
-                           env={**os.environ, "KERAS_BACKEND": args.backend})
+            code = subprocess.run([sys.executable, SCRIPTS[chapter], "--output-dir", str(out)],
+                                  env={**os.environ, "KERAS_BACKEND": args.backend}).returncode
+            if code:
+                parser.exit(1, f"Error: {SCRIPTS[chapter]} failed (exit status {code}); "
+                               f"the README is unchanged\n")
         if not (out / "measured.json").is_file():
             parser.exit(1, f"Error: {out / 'measured.json'} does not exist; run without --no-run\n")
         blocks.append(read_block(out / "measured.json"))
     readme = pathlib.Path(args.readme)
-    text = rewrite_readme(readme.read_text(), blocks)
+    try:
+        text = rewrite_readme(readme.read_text(), blocks)
+    except (OSError, ValueError) as err:
+        parser.exit(1, f"Error: cannot rewrite {readme}: {err}\n")
     with atomic_path(readme) as tmp:
         pathlib.Path(tmp).write_text(text)
     print(f"rewrote {len(blocks)} measured block(s) in {readme}")
