@@ -119,7 +119,7 @@ def datasets():
 
     click.echo(format_table(
         ["Dataset", "Source", "Kind", "Input", "Classes", "Train / val / test", "Description"],
-        [[d.name, d.source, d.kind, input_text(d.input_shape), d.num_classes or "-", d.size,
+        [[d.name, d.source, ", ".join(d.kinds), input_text(d.input_shape), d.num_classes or "-", d.size,
           d.description] for d in DATASETS.values()],
         align="lllrrrl",
     ))
@@ -278,6 +278,23 @@ def export(source, fmt, output, force, atol):
                           force=force, atol=atol)
     click.echo(f"Wrote {report.path} ({fmt}, {report.route}); "
                f"max |artifact - keras| = {report.max_abs_diff:.3g} <= {atol}")
+
+
+@main.command()
+@click.argument("source", metavar="MODEL_OR_RUN_DIR", shell_complete=complete_models)
+@click.option("--image", "image_path", type=click.Path(), required=True, help="PNG or JPEG to predict.")
+@click.option("--out", "out_png", type=click.Path(dir_okay=False), required=True,
+              help="PNG to draw the prediction into.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Also write the prediction as JSON.")
+@user_errors
+def predict(source, image_path, out_png, json_path):
+    """Predict one image with a run's best checkpoint (or a model) and draw the result."""
+    import_keras_quietly()
+    from keras_dlbasic.predict import predict_image
+
+    predict_image(source, image_path, out_png, json_path)
+    click.echo(f"Wrote {out_png}" + (f" and {json_path}" if json_path else ""))
 
 
 if __name__ == "__main__":

@@ -86,3 +86,91 @@ def plot_curves(curves, path, xlabel, ylabel, title="", log_y=False, first_x=1):
     if title:
         ax.set_title(title)
     save_figure(fig, path)
+
+
+def plot_masks(images, true_masks, predicted_masks, path, classes, title=""):
+    """Rows of images, their true class maps and the predicted ones (one column each)."""
+    rows = [("image", images), ("true", true_masks), ("predicted", predicted_masks)]
+    count = len(images)
+    fig, axes = plt.subplots(3, count, figsize=(1.6 * count, 5), squeeze=False)
+    for row, (label, pictures) in enumerate(rows):
+        for column in range(count):
+            ax = axes[row, column]
+            if row == 0:
+                ax.imshow(pictures[column].squeeze())
+            else:
+                ax.imshow(pictures[column], vmin=0, vmax=classes - 1, cmap="tab10",
+                          interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[row, 0].set_ylabel(label)
+    if title:
+        fig.suptitle(title)
+    save_figure(fig, path)
+
+
+def plot_mask_overlay(image, mask, path, classes, title=""):
+    """The image, and the image with its class map laid over it (background left clear)."""
+    import numpy as np
+
+    colours = plt.get_cmap("tab10")(np.arange(classes) % 10)[:, :3]
+    overlay = np.where((mask > 0)[..., None], 0.45 * image[..., :3] + 0.55 * colours[mask],
+                       image[..., :3])
+    fig, axes = plt.subplots(1, 2, figsize=(7, 3.6))
+    axes[0].imshow(image.squeeze(), cmap="gray" if image.shape[-1] == 1 else None)
+    axes[1].imshow(np.clip(overlay, 0, 1))
+    for ax, label in zip(axes, ["image", "predicted classes"]):
+        ax.set_title(label)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        fig.suptitle(title)
+    save_figure(fig, path)
+
+
+def plot_classes(image, classes, path, title=""):
+    """The image beside a bar chart of its top class scores."""
+    fig, axes = plt.subplots(1, 2, figsize=(7, 3.2))
+    axes[0].imshow(image.squeeze(), cmap="gray" if image.shape[-1] == 1 else None)
+    axes[0].set_xticks([])
+    axes[0].set_yticks([])
+    labels = [str(c["label"]) for c in classes][::-1]
+    axes[1].barh(labels, [c["score"] for c in classes][::-1])
+    axes[1].set_xlim(0, 1)
+    axes[1].set_xlabel("score")
+    axes[1].set_ylabel("class")
+    if title:
+        fig.suptitle(title)
+    save_figure(fig, path)
+
+
+def plot_detections(images, detections, path, truth=None, threshold=0.3, class_names=None,
+                    title=""):
+    """Images with their detections above ``threshold`` (solid, labelled with class and
+    score) and, given ``truth``, the true boxes (dashed white)."""
+    import matplotlib.patches as patches
+
+    count = len(images)
+    fig, axes = plt.subplots(1, count, figsize=(2.4 * count, 2.8), squeeze=False)
+    colours = plt.get_cmap("tab10")
+    for ax, image, found, true in zip(axes[0], images, detections, truth or [None] * count):
+        ax.imshow(image.squeeze(), cmap="gray" if image.shape[-1] == 1 else None)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if true is not None:
+            for (x1, y1, x2, y2), label in zip(true["boxes"], true["labels"]):
+                if label >= 0:
+                    ax.add_patch(patches.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False,
+                                                   edgecolor="white", linestyle="--", linewidth=1))
+        for (x1, y1, x2, y2), score, label in zip(found["boxes"], found["scores"], found["labels"]):
+            if score < threshold:
+                continue
+            colour = colours(int(label) % 10)
+            ax.add_patch(patches.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False,
+                                           edgecolor=colour, linewidth=1.5))
+            name = class_names[int(label)] if class_names else str(int(label))
+            ax.text(x1, y1, f"{name} {score:.2f}", color="white", fontsize=6,
+                    bbox={"facecolor": colour, "pad": 1, "linewidth": 0})
+    if title:
+        fig.suptitle(title)
+    save_figure(fig, path)

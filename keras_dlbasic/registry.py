@@ -189,14 +189,15 @@ def check_builder_kwargs(spec, kwargs, builder=None):
 def load_model(path, compile=True):
     """``keras.saving.load_model`` with every keras-dlbasic layer registered.
 
-    A ``.keras`` file names its custom layers (``keras_dlbasic>SharedEmbedding``);
+    A ``.keras`` file names its custom layers and losses (``keras_dlbasic>SharedEmbedding``);
     they are known once their modules are imported, which this does first. A
     file that cannot be read (truncated, not a model) raises a one-line
     ``DLBasicError``.
     """
     import keras
 
-    for module in sorted({spec.builder.split(":")[0] for spec in _MODELS.values()}):
+    modules = {spec.builder.split(":")[0] for spec in _MODELS.values()} | {"keras_dlbasic.losses"}
+    for module in sorted(modules):
         importlib.import_module(module)
     import zipfile
 

@@ -119,12 +119,13 @@ def steps_per_epoch(inputs):
 
 
 def task_for(config):
-    """The run's task: the one its dataset's kind names, if the model can do it."""
-    spec, kind = model_info(config.model), dataset_info(config.dataset).kind
-    if kind not in spec.tasks:
+    """The run's task: the model's first task that its dataset's kinds include."""
+    spec, dataset = model_info(config.model), dataset_info(config.dataset)
+    kind = next((k for k in spec.tasks if k in dataset.kinds), None)
+    if kind is None:
         raise ModelArgumentError(
             f"{spec.name} ({', '.join(spec.tasks)}) cannot train on {config.dataset} "
-            f"({kind} data); its default dataset is {spec.dataset}"
+            f"({', '.join(dataset.kinds)} data); its default dataset is {spec.dataset}"
         )
     return get_task(kind)
 

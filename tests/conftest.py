@@ -18,16 +18,33 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+if keras.backend.backend() == "torch" and int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", 1)) > 1:
+    # Several pytest-xdist workers share the cores: one intra-op thread each, instead
+    # of every worker starting one per core and all of them contending.
+    import torch
+
+    torch.set_num_threads(1)
+
 if keras.backend.backend() == "jax":
     # XLA's compilation cache, kept for this session only: a cloned or reloaded model
     # compiles to the same program as its original, and a cache hit saves the compile
     # (about 75% of a ResNet-56 predict call on a 2-core CPU).
+    # pytest-xdist's workers share one cache (a program compiled by one is a hit for the
+    # other); the controller removes it at the end (pytest_unconfigure).
     import jax
 
-    _JAX_CACHE = tempfile.TemporaryDirectory(prefix="dlbasic-jax-cache-")
-    jax.config.update("jax_compilation_cache_dir", _JAX_CACHE.name)
+    _run = os.getppid() if os.environ.get("PYTEST_XDIST_WORKER") else os.getpid()  # the controller
+    _JAX_CACHE = os.path.join(tempfile.gettempdir(), f"dlbasic-jax-cache-{_run}")
+    jax.config.update("jax_compilation_cache_dir", _JAX_CACHE)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+
+
+def pytest_unconfigure(config):
+    if keras.backend.backend() == "jax" and not os.environ.get("PYTEST_XDIST_WORKER"):
+        import shutil
+
+        shutil.rmtree(_JAX_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +58,7 @@ def _seed_and_policy():
 # One model per family and block type; the other variants change only depth and
 # width integers, which the exact parameter count checks on every backend.
 FAMILIES = ["cnn", "alexnet_paper", "vgg11_bn", "googlenet", "resnet50", "resnet20",
-            "densenet_bc", "rnn", "lstm", "gru", "transformer", "transformer_encoder"]
+            "densenet_bc", "fcn8s", "yolo", "rnn", "lstm", "gru", "transformer", "transformer_encoder"]
 
 
 # Small instances for the tests, by model: test-only sizes live here, not in the
@@ -64,6 +81,10 @@ SMALL = {
     "densenet_bc": {"depth": 40},
     **{f"vgg{d}{bn}": {**_IMAGENET_SMALL, "fc_units": 64} for d in (11, 13, 16, 19) for bn in ("", "_bn")},
     "googlenet": _IMAGENET_SMALL,
+    **{f"fcn{s}s": {"input_shape": (64, 64, 3), "classes": 4, "width": 8, "fc_units": 16}
+       for s in (8, 16, 32)},
+    "yolo": {"input_shape": (64, 64, 3), "classes": 3, "grid": 4, "width": 0.125, "fc_units": 16,
+             "batch_norm": True, "trunk_stride": 16, "head": "conv"},  # its shapes recipe's layout
     **{name: {"units": 16} for name in ("rnn", "lstm", "gru")},
     "transformer": SEQ2SEQ_SMALL,
     "transformer_base": {"vocab_size": 64, **SEQ2SEQ_SMALL},
@@ -105,10 +126,16 @@ def random_batch(model, batch=2, seed=0):
     """A fixed batch of inputs and integer labels for a classifier or a seq2seq model.
 
     Classifiers get floats of ``model.input_shape`` and one label per example;
+    detectors (models with ``decode``) get ``shapes`` images and their padded boxes;
     token models (integer inputs) get tokens below the output vocabulary and one
     label per output position. Unknown lengths become 6.
     """
     rng = np.random.default_rng(seed)
+    if hasattr(model, "decode"):  # a detector: images of shapes and their boxes
+        from keras_dlbasic.data.shapes import shapes
+
+        data = shapes(batch, model.input_shape[1:3], seed=seed)
+        return data["images"], {"boxes": data["boxes"], "labels": data["labels"]}
     classes = model.output_shape[-1]
     xs = []
     for tensor in model.inputs:

@@ -49,7 +49,8 @@ def run_layer_test(
     Args:
         layer_class: the layer (or cell) class under test.
         init_kwargs: its constructor arguments.
-        input_data: an array, or a dict of arrays passed as keyword arguments
+        input_data: an array, a list of arrays passed as one argument
+            (``[features, boxes]``), or a dict of arrays passed as keyword arguments
             (``{"query": q, "value": v}``); each becomes a ``keras.Input`` of the
             array's dtype in the functional model (batch axis unknown).
         call_kwargs: other, non-tensor call arguments (``{"reverse": True}``).
@@ -97,6 +98,8 @@ def _functional_model(layer, input_data, call_kwargs):
 
     if isinstance(input_data, dict):
         inputs = {name: symbolic(array, name) for name, array in input_data.items()}
+    elif isinstance(input_data, list):
+        inputs = [symbolic(array) for array in input_data]
     else:
         inputs = symbolic(input_data)
     return keras.Model(inputs, _call(layer, inputs, call_kwargs))
@@ -198,4 +201,6 @@ def _assert_close(actual, expected, message):
 
 
 def _first(input_data):
-    return next(iter(input_data.values())) if isinstance(input_data, dict) else input_data
+    if isinstance(input_data, dict):
+        return next(iter(input_data.values()))
+    return input_data[0] if isinstance(input_data, list) else input_data

@@ -191,3 +191,61 @@ def test_unknown_model_is_refused_before_keras_is_imported():
         "assert 'keras' not in sys.modules, 'keras was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_predict_draws_and_writes_json(run, finished_run, tmp_path):
+    """A digit from the bundled test split, saved as a PNG, goes through the run's
+    best checkpoint: the JSON's top classes are the model's own scores for it."""
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    from keras_dlbasic import load_model
+    from keras_dlbasic.data import load_dataset
+
+    digit = load_dataset("mnist_5k").x_test[0]
+    Image.fromarray(np.round(digit[..., 0] * 255).astype("uint8")).save(tmp_path / "digit.png")
+    result = run("predict", finished_run, "--image", tmp_path / "digit.png",
+                 "--out", tmp_path / "digit_pred.png", "--json", tmp_path / "digit.json")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "digit_pred.png").stat().st_size > 1000
+    top = json.loads((tmp_path / "digit.json").read_text())["classes"]
+    pixels = np.round(digit * 255) / 255  # what the PNG holds
+    scores = np.asarray(load_model(finished_run / "best.keras").predict_on_batch(pixels[None]))[0]
+    assert [c["label"] for c in top] == list(np.argsort(-scores)[:5])
+    np.testing.assert_allclose([c["score"] for c in top], np.sort(scores)[::-1][:5], rtol=1e-4)
+
+
+def test_predict_segmentation_overlays_the_mask(run, tmp_path):
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    from keras_dlbasic import get_model
+
+    model = get_model("fcn8s", input_shape=(64, 64, 3), classes=4, width=4, fc_units=8)
+    model.save(tmp_path / "fcn8s.keras")
+    image = (np.random.default_rng(0).random((80, 70, 3)) * 255).astype("uint8")
+    Image.fromarray(image).save(tmp_path / "image.png")  # resized to the model's 64x64
+    result = run("predict", tmp_path / "fcn8s.keras", "--image", tmp_path / "image.png",
+                 "--out", tmp_path / "mask.png", "--json", tmp_path / "mask.json")
+    assert result.exit_code == 0, result.output
+    prediction = json.loads((tmp_path / "mask.json").read_text())
+    assert np.array(prediction["mask"]).shape == (64, 64)
+    assert sum(prediction["class_share"]) == pytest.approx(1.0)
+    assert (tmp_path / "mask.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda path: None, "no such image"),
+    (lambda path: path.write_text("not an image"), "cannot read image"),
+])
+def test_predict_bad_image_is_one_line_and_writes_nothing(run, finished_run, tmp_path, make, message):
+    image = tmp_path / "input.png"
+    make(image)
+    result = run("predict", finished_run, "--image", image, "--out", tmp_path / "out.png")
+    assert result.exit_code == 1 and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "out.png").exists()

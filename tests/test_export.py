@@ -1,7 +1,7 @@
 """SavedModel and ONNX export from the current backend, checked numerically.
 
 ``cnn`` goes through every check; the chapter models named in their issues
-(ResNet-20, DenseNet-BC, a small GoogLeNet, LSTM, GRU, the Transformer
+(ResNet-20, DenseNet-BC, a small GoogLeNet, FCN-8s, YOLO, LSTM, GRU, the Transformer
 encoder, and the two-input Transformer) are exported in each format the
 backend exports natively and compared with Keras.
 """
@@ -35,8 +35,8 @@ def test_export_matches_keras(model, fmt, name, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == [name]  # no partial files left
 
 
-CHAPTER_MODELS = ["resnet20", "densenet_bc", "googlenet", "lstm", "gru", "transformer_encoder",
-                  "transformer"]
+CHAPTER_MODELS = ["resnet20", "densenet_bc", "googlenet", "fcn8s", "yolo", "lstm", "gru",
+                  "transformer_encoder", "transformer"]
 # A format this backend exports through a .keras file (VIA_KERAS_FILE) is the TensorFlow
 # backend's export of the reloaded file: the TensorFlow run checks it for every chapter
 # model, test_models checks every .keras round trip, and cnn checks the route here.

@@ -1,7 +1,8 @@
 """The chapters' studies, one module per course chapter.
 
 The scripts in the top-level ``chapters/`` folder import them: ``ch02``
-(gradient flow and degradation), ``ch04`` (gate recordings, hard sequences),
+(gradient flow and degradation), ``ch03`` (convolutionalization, toy
+pooling, time per image), ``ch04`` (gate recordings, hard sequences),
 ``ch05`` (greedy decoding, attention weights), and ``runs``
 (``train_or_resume``, so a chapter script can be re-run). Nothing here defines
 a model; the models are in ``keras_dlbasic.models``.

@@ -35,6 +35,7 @@ BACKENDS = ("tensorflow", "jax", "torch")
 SCRIPTS = {
     1: "chapters/ch01_cnn_basics.py",
     2: "chapters/ch02_modern_cnns.py",
+    3: "chapters/ch03_vision.py",
     4: "chapters/ch04_rnn.py",
     5: "chapters/ch05_transformer.py",
 }

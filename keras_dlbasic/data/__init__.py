@@ -28,6 +28,12 @@ The full-size TFDS image sets stream. Its ``kind`` says what the targets are:
   x2, y2) in pixels, "labels": (N, M) int32}``, where ``M`` is the most boxes
   of any image and the boxes past an image's own are 0 with label -1 (-1
   marks padding, as in KerasCV).
+* ``"segmentation"`` (chapter 3): int class maps (N, H, W), 0 = background.
+
+A dataset may serve several kinds (``DatasetSpec.kinds``): ``shapes`` has masks
+and boxes, its targets a dict ``{"masks", "boxes", "labels"}`` from which each task
+takes its own. For these two kinds ``num_classes`` counts the object classes; a
+mask's classes add the background.
 
 Nothing here imports keras.
 """
@@ -49,7 +55,12 @@ class DatasetSpec:
     input_shape: tuple
     num_classes: int  # classes, or the vocabulary of a seq2seq task; 0 for regression
     size: str  # examples in train/validation/test
-    kind: str = "classification"  # the task that trains on it (keras_dlbasic.tasks)
+    kind: object = "classification"  # the task that trains on it (keras_dlbasic.tasks), or a tuple
+
+    @property
+    def kinds(self):
+        """The tasks it can train: ``shapes`` has masks and boxes, for segmentation and detection."""
+        return (self.kind,) if isinstance(self.kind, str) else tuple(self.kind)
 
 
 @dataclasses.dataclass
@@ -62,8 +73,9 @@ class Splits:
     x_test: np.ndarray
     y_test: np.ndarray
     num_classes: int
-    kind: str = "classification"
+    kind: object = "classification"  # or a tuple of kinds, as its DatasetSpec
     vocab_size: int = None  # token ids of text inputs are below it
+    class_names: tuple = None  # names of classes 0 .. num_classes - 1, where known
 
     @property
     def input_shape(self):
@@ -163,6 +175,9 @@ DATASETS = {
                     _TFDS, (32, 32, 3), 10, "45,000 / 5,000 / 10,000"),
         DatasetSpec("imdb_reviews", "IMDB reviews, positive/negative (TFDS); 200 word ids", "tfds",
                     _TFDS_TEXT, (200,), 2, "22,500 / 2,500 / 25,000"),
+        DatasetSpec("shapes", "circles, squares, triangles on noise: masks and boxes", "synthetic",
+                    "keras_dlbasic.data.shapes:load", (64, 64, 3), 3, "3,000 / 500 / 1,000",
+                    kind=("segmentation", "detection")),
         DatasetSpec("adding_problem", "adding problem: sum the 2 marked values of 100", "synthetic",
                     _SYNTHETIC, (100, 2), 0, "10,000 / 1,000 / 1,000", kind="regression"),
         DatasetSpec("digit_reversal", "reverse 3-10 digits (13 tokens)",
@@ -183,7 +198,7 @@ def register_dataset(spec):
 
 def offline_datasets(kind="classification"):
     """Datasets of ``kind`` available offline: bundled real data and synthetic tasks."""
-    return [name for name, spec in DATASETS.items() if spec.source != "tfds" and spec.kind == kind]
+    return [name for name, spec in DATASETS.items() if spec.source != "tfds" and kind in spec.kinds]
 
 
 def list_datasets():

@@ -52,7 +52,7 @@ def _tfds_splits(name, data_dir):
         raise DatasetUnavailableError(
             f"dataset '{name}' is not prepared in {where} and cannot be downloaded (no network); "
             f"prepare it elsewhere and pass --data-dir, or use a bundled dataset: "
-            f"{', '.join(offline_datasets(dataset_info(name).kind))}"
+            f"{', '.join(offline_datasets(dataset_info(name).kinds[0]))}"
         )
     return tfds.load(name, split=SPLITS, data_dir=data_dir, as_supervised=True)
 

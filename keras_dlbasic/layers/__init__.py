@@ -3,6 +3,7 @@
 * ``recurrent``: ``SimpleRNNCell``, ``LSTMCell``, ``GRUCell`` (chapter 4);
 * ``attention``: ``scaled_dot_product_attention``, ``MultiHeadAttention``,
   ``SinusoidalPositionalEncoding`` (chapter 5);
+* ``pooling``: ``SpatialPyramidPooling``, ``RoIPooling`` (chapter 3);
 * ``transformer``: ``SharedEmbedding``, ``PaddingMask``,
   ``TransformerEncoderLayer``, ``TransformerDecoderLayer`` (chapter 5).
 
@@ -15,6 +16,7 @@ from keras_dlbasic.layers.attention import (
     padding_mask,
     scaled_dot_product_attention,
 )
+from keras_dlbasic.layers.pooling import RoIPooling, SpatialPyramidPooling
 from keras_dlbasic.layers.recurrent import GRUCell, LSTMCell, SimpleRNNCell
 from keras_dlbasic.layers.transformer import (
     PaddingMask,
@@ -28,9 +30,11 @@ __all__ = [
     "LSTMCell",
     "MultiHeadAttention",
     "PaddingMask",
+    "RoIPooling",
     "SharedEmbedding",
     "SimpleRNNCell",
     "SinusoidalPositionalEncoding",
+    "SpatialPyramidPooling",
     "TransformerDecoderLayer",
     "TransformerEncoderLayer",
     "causal_mask",

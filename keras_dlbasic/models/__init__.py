@@ -15,6 +15,8 @@ from keras_dlbasic.models import (  # noqa: F401, I001  (each fills the registry
     vgg_specs,
     googlenet_specs,
     alexnet_specs,
+    fcn_specs,
+    yolo_specs,
     rnn_specs,
     transformer_specs,
 )

@@ -49,3 +49,5 @@ def get_task(name):
 register_task("classification", "keras_dlbasic.tasks.classification:Classification")
 register_task("regression", "keras_dlbasic.tasks.classification:Regression")
 register_task("seq2seq", "keras_dlbasic.tasks.seq2seq:SequenceToSequence")
+register_task("segmentation", "keras_dlbasic.tasks.segmentation:Segmentation")
+register_task("detection", "keras_dlbasic.tasks.detection:Detection")

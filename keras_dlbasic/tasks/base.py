@@ -17,6 +17,9 @@ a task knows its problem. In the order a run uses them:
    (greedy decoding; mAP or sample quality in later chapters).
 7. ``figures(model, data, history, run_dir, title)``: the PNGs a run saves.
 
+``predict(model, images)`` and ``draw(image, prediction, path, title)`` serve
+``dlbasic predict``: one JSON-able dict per image, and its picture.
+
 Subclass ``Task``, override what differs, and register it with
 ``keras_dlbasic.tasks.register_task``.
 """
@@ -24,6 +27,7 @@ import keras
 import numpy as np
 
 from keras_dlbasic.data.streams import Stream
+from keras_dlbasic.errors import DLBasicError
 
 
 class Task:
@@ -81,7 +85,13 @@ class Task:
             batches = x.batches(batch_size, shuffle=training, seed=int(np.random.randint(2**31)),
                                 sample_weight=self.sample_weight)
             return {"x": batches, **({"shuffle": False} if training else {})}
+        y = self.targets(y)
         return {"x": x, "y": y, "sample_weight": self.sample_weight(y), "batch_size": batch_size}
+
+    def targets(self, y):
+        """What the loss compares with, from a split's targets: ``y`` itself, or this
+        task's part of a dataset's dict of targets (a segmentation task's masks)."""
+        return y
 
     def sample_weight(self, y):
         """Per-target weights for the loss and weighted metrics, or ``None``."""
@@ -104,6 +114,15 @@ class Task:
         from keras_dlbasic.plotting import plot_history
 
         plot_history(history, run_dir / "curves.png", title=title)
+
+    # --- dlbasic predict --------------------------------------------------------------
+    def predict(self, model, images):
+        """One JSON-able dict per image of the batch ``images``."""
+        raise DLBasicError(f"{type(self).__name__} has no image prediction (dlbasic predict)")
+
+    def draw(self, image, prediction, path, title=""):
+        """Save ``prediction`` of ``image`` (H, W, C in [0, 1]) as a PNG at ``path``."""
+        raise DLBasicError(f"{type(self).__name__} has no image prediction (dlbasic predict)")
 
 
 def resize_images(images, size, batch=512):

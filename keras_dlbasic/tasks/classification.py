@@ -8,6 +8,8 @@
   classifier of sequences can also regress (the adding problem of chapter 4).
 """
 
+import numpy as np
+
 from keras_dlbasic.tasks.base import Task, sparse_crossentropy
 
 
@@ -25,6 +27,17 @@ class Classification(Task):
             "loss": sparse_crossentropy(model),
             "metrics": ["accuracy"],
         }
+
+    def predict(self, model, images, top=5):
+        """The ``top`` classes of each image, best first, with their scores."""
+        scores = np.asarray(model.predict_on_batch(images), np.float64)
+        return [{"classes": [{"label": int(c), "score": float(row[c])}
+                             for c in np.argsort(-row)[:top]]} for row in scores]
+
+    def draw(self, image, prediction, path, title=""):
+        from keras_dlbasic.plotting import plot_classes
+
+        plot_classes(image, prediction["classes"], path, title=title)
 
 
 class Regression(Task):

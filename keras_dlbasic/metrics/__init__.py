@@ -1,0 +1,15 @@
+"""Evaluation scores beyond ``model.evaluate``, in NumPy.
+
+* ``vision`` (chapter 3): ``mean_average_precision`` (VOC mAP@0.5),
+  ``average_precision``, ``mean_iou``, ``greedy_nms``.
+
+Nothing here imports keras.
+"""
+from keras_dlbasic.metrics.vision import (
+    average_precision,
+    greedy_nms,
+    mean_average_precision,
+    mean_iou,
+)
+
+__all__ = ["average_precision", "greedy_nms", "mean_average_precision", "mean_iou"]

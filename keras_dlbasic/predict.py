@@ -1,0 +1,71 @@
+"""``dlbasic predict``: one image through a trained model, drawn as a PNG (and written as JSON).
+
+The model comes from a run directory (its ``best.keras``; the run's dataset names
+its task), a ``.keras`` file or a registered name (untrained weights; its first
+task). The image is read with Pillow, converted to the model's channels, resized to
+its input size and scaled to [0, 1], as the bundled datasets are. What is predicted
+and how it is drawn belongs to the task (``Task.predict`` / ``Task.draw``): class
+scores for a classifier, a class map laid over the image for a segmenter.
+"""
+import pathlib
+
+import numpy as np
+
+from keras_dlbasic.errors import DLBasicError
+from keras_dlbasic.io import write_json
+
+
+def read_image(path, height=None, width=None, channels=3):
+    """An image file as float32 (H, W, channels) in [0, 1], resized to ``height`` x ``width``
+    where given; an unreadable file is a one-line ``DLBasicError``."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise DLBasicError(f"no such image: {path}")
+    try:
+        with Image.open(path) as image:
+            image = image.convert("L" if channels == 1 else "RGB")
+            if height and width:
+                image = image.resize((width, height), Image.BILINEAR)
+            pixels = np.asarray(image, dtype=np.float32) / 255.0
+    except (UnidentifiedImageError, OSError) as err:
+        raise DLBasicError(f"cannot read image {path}: {err}") from None
+    return pixels[..., None] if channels == 1 else pixels
+
+
+def load_predictor(source):
+    """``(model, task, name)`` from a run directory, a ``.keras`` file or a model name."""
+    from keras_dlbasic.export import load_for_export
+    from keras_dlbasic.registry import model_info
+    from keras_dlbasic.tasks import get_task
+
+    model, name = load_for_export(source)
+    path = pathlib.Path(source)
+    if path.is_dir():
+        from keras_dlbasic.recipe import load_run
+        from keras_dlbasic.training import task_for
+
+        return model, task_for(load_run(path)[0]), name
+    return model, get_task(model_info(name).tasks[0]), name
+
+
+def predict_image(source, image_path, out_png, json_path=None):
+    """Predict ``image_path`` with the model of ``source``; draw it to ``out_png`` and, with
+    ``json_path``, write the prediction there. Returns the prediction (a JSON-able dict)."""
+    model, task, name = load_predictor(source)
+    if len(model.inputs) != 1 or len(model.inputs[0].shape) != 4:
+        raise DLBasicError(f"{name} does not take images; predict needs an image model")
+    import keras
+
+    _, height, width, channels = model.inputs[0].shape
+    if keras.config.image_data_format() == "channels_first":
+        _, channels, height, width = model.inputs[0].shape
+    image = read_image(image_path, height, width, channels)
+    batch = image[None] if keras.config.image_data_format() == "channels_last" else (
+        np.transpose(image, (2, 0, 1))[None])
+    prediction = task.predict(model, batch)[0]
+    task.draw(image, prediction, out_png, title=f"{name}: {pathlib.Path(image_path).name}")
+    if json_path:
+        write_json(json_path, prediction)
+    return prediction
