@@ -49,7 +49,7 @@ difference, score_map = convolutionalization_check(get_model("vgg16"), larger_si
 print(measured.table(
     "Convolutionalization of VGG-16 (random weights)",
     ["Check", "Result"],
-    [["max |scores - fully convolutional scores| at 224x224", f"{difference:.2e}"],
+    [["largest score difference from the classifier at 224x224", f"{difference:.2e}"],
      ["fully convolutional output at 384x384", "x".join(map(str, score_map))]],
     align="lr",
 ))

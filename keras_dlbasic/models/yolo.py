@@ -85,9 +85,9 @@ class YOLO(keras.Model):
         grid: S, cells a side.
         boxes_per_cell: B.
         classes: C.
-        input_shape: (H, W, 3), sides multiples of 64 (default (448, 448, 3)).
+        input_shape: (H, W, 3), sides multiples of ``trunk_stride`` (default (448, 448, 3)).
         width: filter multiplier of every conv (1.0: the paper's).
-        fc_units: units of the first fc layer (4096).
+        fc_units: units of the first fc layer (4096), or filters of the conv head's 3x3 conv.
         batch_norm: BatchNorm after every conv (the paper has none).
         dropout: rate after the first fc layer (0.5).
         lambda_coord, lambda_noobj: the loss's weights (5 and 0.5).
