@@ -20,6 +20,8 @@ import functools
 
 import numpy as np
 
+from keras_dlbasic.metrics.vision import iou_matrix
+
 CLASSES = ("circle", "square", "triangle")  # box labels 0, 1, 2; mask classes 1, 2, 3
 MASK_CLASSES = ("background", *CLASSES)
 
@@ -35,16 +37,6 @@ def _shape_mask(kind, x0, y0, size, xx, yy):
     depth = (yy - y0) / size  # 0 at the apex, 1 at the base
     half_width = depth * size / 2
     return (depth >= 0) & (depth <= 1) & (np.abs(xx - x0 - size / 2) <= half_width)
-
-
-def _box_iou(box, others):
-    x1 = np.maximum(box[0], others[:, 0])
-    y1 = np.maximum(box[1], others[:, 1])
-    x2 = np.minimum(box[2], others[:, 2])
-    y2 = np.minimum(box[3], others[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = lambda b: (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])  # noqa: E731
-    return inter / (area(box) + area(others) - inter)
 
 
 def draw_image(rng, image_size=64, max_shapes=4, size_range=(0.2, 0.45), max_overlap=0.3,
@@ -72,7 +64,7 @@ def draw_image(rng, image_size=64, max_shapes=4, size_range=(0.2, 0.45), max_ove
             kind = int(rng.integers(len(CLASSES)))
             inside = _shape_mask(kind, x0, y0, size, xx, yy)
             # No two boxes overlap much, and every earlier shape keeps half its pixels.
-            if not boxes or (_box_iou(box, np.array(boxes)).max() <= max_overlap and all(
+            if not boxes or (iou_matrix(box[None], np.array(boxes)).max() <= max_overlap and all(
                     np.count_nonzero(pixels & ~inside) >= total / 2 for pixels, total in visible)):
                 break
         else:

@@ -8,8 +8,9 @@ Nothing here imports keras.
 from keras_dlbasic.metrics.vision import (
     average_precision,
     greedy_nms,
+    iou_matrix,
     mean_average_precision,
     mean_iou,
 )
 
-__all__ = ["average_precision", "greedy_nms", "mean_average_precision", "mean_iou"]
+__all__ = ["average_precision", "greedy_nms", "iou_matrix", "mean_average_precision", "mean_iou"]

@@ -4,6 +4,8 @@
   threshold (0.5: mAP@0.5), with all-point interpolation (VOC 2010 onwards, the
   ``use_07_metric=False`` branch of the VOC devkit's ``voc_eval.py``): precision is
   made monotone from the right and integrated over every recall step;
+* ``iou_matrix``: IoU of every pair of boxes, in NumPy (``keras_dlbasic.ops.box_iou``
+  is the same in ``keras.ops``);
 * ``greedy_nms``: NMS in NumPy, for post-processing a detector's outputs;
 * ``mean_iou``: per-class intersection over union of label maps, averaged over the
   classes present (FCN's "mean IU", Long et al. 2015, section 5).
@@ -13,7 +15,7 @@ Nothing here imports keras.
 import numpy as np
 
 
-def _iou_matrix(a, b):
+def iou_matrix(a, b):
     """IoU of every pair of (N, 4) and (M, 4) boxes ``(x1, y1, x2, y2)``, in NumPy."""
     a, b = np.asarray(a, np.float64)[:, None], np.asarray(b, np.float64)[None]
     width = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
@@ -32,7 +34,7 @@ def greedy_nms(boxes, scores, iou_threshold=0.5):
     post-processing outside a compiled graph, where the number of boxes varies.
     """
     order = np.argsort(-np.asarray(scores), kind="stable")
-    overlaps = _iou_matrix(boxes, boxes)
+    overlaps = iou_matrix(boxes, boxes)
     kept = []
     suppressed = np.zeros(len(order), bool)
     for i in order:
@@ -96,7 +98,7 @@ def mean_average_precision(detections, ground_truth, num_classes, iou_threshold=
         for k, (_, i, box) in enumerate(found):
             if len(truth[i]) == 0:
                 continue
-            overlaps = _iou_matrix(box[None], truth[i])[0]
+            overlaps = iou_matrix(box[None], truth[i])[0]
             best = int(np.argmax(overlaps))
             if overlaps[best] >= iou_threshold and not matched[i][best]:
                 matched[i][best] = True
