@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Chapter 3, vision applications: fully convolutional segmentation and one-stage detection
+# # Chapter 3, vision applications: fully convolutional segmentation, and detection from R-CNN to YOLO
 #
 #     python chapters/ch03_vision.py [--epochs N] [--output-dir runs/ch03_vision]
 #
@@ -20,11 +20,14 @@ from keras_dlbasic.chapters import script_args, show  # noqa: E402
 from keras_dlbasic.chapters.ch03 import (  # noqa: E402
     convolutionalization_check,
     milliseconds_per_image,
+    proposal_sets,
     toy_pooling,
 )
 from keras_dlbasic.chapters.measured import Measurements  # noqa: E402
 from keras_dlbasic.chapters.runs import train_or_resume  # noqa: E402
 from keras_dlbasic.data import load_dataset  # noqa: E402
+from keras_dlbasic.plotting import plot_boxes  # noqa: E402
+from keras_dlbasic.proposals import anchor_grid  # noqa: E402
 from keras_dlbasic.summary import count  # noqa: E402
 from keras_dlbasic.training import resolve_config  # noqa: E402
 
@@ -93,34 +96,75 @@ for name, run in segmenters.items():
     show(run.run_dir / "masks.png")
 
 # %% [markdown]
-# ## 4. YOLO: one pass, an S x S grid of boxes and classes
+# ## 4. Where the regions come from: proposals and anchors
 #
-# At 448x448 with S = 7, B = 2 and C = 20 the output is 7x7x30. On the 64x64 shapes a
-# 4x4 grid of 16-pixel cells, each with two boxes and three class scores: 4x4x13.
+# R-CNN, SPPNet and Fast R-CNN score regions that something else proposes: selective
+# search in the papers (OpenCV's, with the optional extra
+# `keras-dlbasic[selective-search]`), fixed sliding windows inside our networks, the
+# substitute that needs nothing installed. Faster R-CNN learns its proposals: 9
+# anchors (3 sizes x 3 aspect ratios) at every cell of the shared 8x8 map, each
+# scored and moved by the Region Proposal Network.
 
 # %%
-yolo = train_or_resume(resolve_config("yolo", epochs=args.epochs, limit=args.limit),
-                       out / "yolo", verbose=2)
-print(f"test mAP@0.5: {yolo.metrics['test_map50']:.3f}")
-show(yolo.run_dir / "detections.png")
+shapes_data = load_dataset("shapes")
+x_test, y_test = shapes_data.arrays("test")
+window_sizes = resolve_config("fast_rcnn").model_kwargs["window_sizes"]
+proposal_rows, first_proposals = proposal_sets(x_test[:200], y_test["boxes"][:200],
+                                               y_test["labels"][:200], window_sizes)
+print(measured.table("Region proposals on 200 held-out shapes images",
+                     ["Proposals", "Boxes per image", "Recall@0.5", "Recall@0.7", "ms per image"],
+                     proposal_rows, align="lrrrr"))
+anchors = anchor_grid((8, 8), 8, resolve_config("faster_rcnn").model_kwargs["anchor_scales"])
+centre_cell = (4 * 8 + 4) * 9  # the 9 anchors of cell (4, 4)
+panels = [("9 anchors of one cell (stride 8)", anchors[centre_cell:centre_cell + 9]),
+          ("every 16th sliding window", first_proposals["sliding windows"][::16])]
+panels += [(f"{method}: {len(boxes)} boxes", boxes) for method, boxes in first_proposals.items()
+           if method != "sliding windows"]
+plot_boxes(x_test[0], panels, out / "proposals.png", title="Anchors and proposals")
+show(out / "proposals.png")
 
 # %% [markdown]
-# ## 5. Speed: CNN passes and milliseconds per image
+# ## 5. The detection line: R-CNN, SPPNet, Fast R-CNN, Faster R-CNN, YOLO
 #
-# One forward pass per image for the fully convolutional models and for YOLO,
-# timed on the test images, network only (decoding and NMS excluded), batch 32.
+# The same quarter-width VGG-16 with BatchNorm in the four two-stage detectors, trained
+# from scratch on the shapes. R-CNN warps each window to 32x32 and runs the whole CNN on
+# it; SPPNet and Fast R-CNN run the convolutions once and pool each window from the
+# shared 8x8 map (a 1-2-4 pyramid, a 4x4 RoI grid); Faster R-CNN proposes its own 32
+# regions. YOLO's 8x8 grid of 8-pixel cells predicts two boxes and three class
+# scores per cell: an 8x8x13 output (7x7x30 at the paper's S = 7, B = 2, C = 20).
 
 # %%
-x_test, _ = load_dataset("shapes").arrays("test")
+detectors = {}
+for name in ("rcnn", "sppnet", "fast_rcnn", "faster_rcnn", "yolo"):
+    detectors[name] = train_or_resume(resolve_config(name, epochs=args.epochs, limit=args.limit),
+                                      out / name, verbose=2)
+    print(f"{name}: test mAP@0.5 {detectors[name].metrics['test_map50']:.3f}")
+for name in ("fast_rcnn", "faster_rcnn", "yolo"):
+    print(name)
+    show(detectors[name].run_dir / "detections.png")
+
+# %% [markdown]
+# ## 6. Speed: CNN passes and milliseconds per image
+#
+# Timed on the same 32 test images, batch 32, after a warm-up call: the network alone
+# (the proposal layer's NMS is part of Faster R-CNN's), and with decoding (per-class
+# NMS in NumPy) for the detectors. R-CNN runs its CNN once per window.
+
+# %%
 images = x_test[:32]
 speed = []
-for name, run, score in [
-    *[(n, r, f"mean IoU {r.metrics['test_mean_iou']:.3f}") for n, r in segmenters.items()],
-    ("yolo", yolo, f"mAP@0.5 {yolo.metrics['test_map50']:.3f}"),
-]:
+for name, run in [*segmenters.items(), *detectors.items()]:
     model = load_model(run.run_dir / "best.keras")
-    speed.append([name, score, 1, f"{milliseconds_per_image(model.predict_on_batch, images):.2f}"])
+    network = milliseconds_per_image(model.predict_on_batch, images)
+    if "test_map50" in run.metrics:
+        score = f"mAP@0.5 {run.metrics['test_map50']:.3f}"
+        total = milliseconds_per_image(lambda x: model.decode(model.predict_on_batch(x)), images)
+    else:
+        score, total = f"mean IoU {run.metrics['test_mean_iou']:.3f}", network
+    speed.append([name, score, getattr(model, "forward_passes", 1), count(run.metrics["params"]),
+                  f"{run.seconds:.0f}", f"{network:.2f}", f"{total:.2f}"])
 print(measured.table("Accuracy and time per image (held-out shapes, batch 32)",
-                     ["Model", "Score", "CNN passes per image", "ms per image"], speed,
-                     align="llrr"))
+                     ["Model", "Score", "CNN passes per image", "Params", "Train s",
+                      "ms per image (network)", "ms per image (with decoding)"], speed,
+                     align="llrrrrr"))
 print(f"Measured tables: {measured.save()}")

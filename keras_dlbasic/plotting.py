@@ -144,6 +144,33 @@ def plot_classes(image, classes, path, title=""):
     save_figure(fig, path)
 
 
+def plot_boxes(image, panels, path, title=""):
+    """One image, several times, each panel with its own set of boxes.
+
+    Args:
+        image: (H, W, C) in [0, 1].
+        panels: ``[(caption, boxes (K, 4)), ...]``; a panel's boxes are drawn in one
+            colour each, cycling through ``tab10``.
+    """
+    import matplotlib.patches as patches
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.5), squeeze=False)
+    colours = plt.get_cmap("tab10")
+    for ax, (caption, boxes) in zip(axes[0], panels):
+        ax.imshow(image.squeeze(), cmap="gray" if image.shape[-1] == 1 else None)
+        ax.set_xlim(-0.5, image.shape[1] - 0.5)
+        ax.set_ylim(image.shape[0] - 0.5, -0.5)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for index, (x1, y1, x2, y2) in enumerate(boxes):
+            ax.add_patch(patches.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False,
+                                           edgecolor=colours(index % 10), linewidth=1))
+        ax.set_title(caption, fontsize=8)
+    if title:
+        fig.suptitle(title)
+    save_figure(fig, path)
+
+
 def plot_detections(images, detections, path, truth=None, threshold=0.3, class_names=None,
                     title=""):
     """Images with their detections above ``threshold`` (solid, labelled with class and

@@ -58,7 +58,7 @@ def _seed_and_policy():
 # One model per family and block type; the other variants change only depth and
 # width integers, which the exact parameter count checks on every backend.
 FAMILIES = ["cnn", "alexnet_paper", "vgg11_bn", "googlenet", "resnet50", "resnet20",
-            "densenet_bc", "fcn8s", "yolo", "rnn", "lstm", "gru", "transformer", "transformer_encoder"]
+            "densenet_bc", "fcn8s", "rcnn", "faster_rcnn", "yolo", "rnn", "lstm", "gru", "transformer", "transformer_encoder"]
 
 
 # Small instances for the tests, by model: test-only sizes live here, not in the
@@ -67,6 +67,9 @@ FAMILIES = ["cnn", "alexnet_paper", "vgg11_bn", "googlenet", "resnet50", "resnet
 # parameter count. Every registered model needs an entry (test_registry checks).
 _IMAGENET_SMALL = {"input_shape": (32, 32, 3), "classes": 10}
 _ALEXNET_SMALL = {"input_shape": (72, 72, 3), "classes": 10, "fc_units": 64}
+_TWO_STAGE_SMALL = {"input_shape": (64, 64, 3), "classes": 3, "width": 8, "batch_norm": True,
+                    "fc_units": 16}
+_WINDOWS_SMALL = {"window_sizes": (16, 32)}  # 169 + 25 windows
 SEQ2SEQ_SMALL = {"d_model": 16, "num_heads": 2, "d_ff": 32, "encoder_layers": 1,
                   "decoder_layers": 1}
 SMALL = {
@@ -83,8 +86,15 @@ SMALL = {
     "googlenet": _IMAGENET_SMALL,
     **{f"fcn{s}s": {"input_shape": (64, 64, 3), "classes": 4, "width": 8, "fc_units": 16}
        for s in (8, 16, 32)},
-    "yolo": {"input_shape": (64, 64, 3), "classes": 3, "grid": 4, "width": 0.125, "fc_units": 16,
-             "batch_norm": True, "trunk_stride": 16, "head": "conv"},  # its shapes recipe's layout
+    **{name: {**_TWO_STAGE_SMALL, **extra} for name, extra in [
+        ("rcnn", {"warp_size": 32, "train_regions": 8, **_WINDOWS_SMALL}),
+        ("sppnet", {"feature_stride": 8, "bins": (1, 2), **_WINDOWS_SMALL}),
+        ("fast_rcnn", {"feature_stride": 8, "pool_size": 2, **_WINDOWS_SMALL}),
+        ("faster_rcnn", {"feature_stride": 8, "pool_size": 2, "anchor_scales": (16, 32),
+                         "pre_nms_top": 64, "train_proposals": 16, "test_proposals": 8}),
+    ]},
+    "yolo": {"input_shape": (64, 64, 3), "classes": 3, "grid": 8, "width": 0.125, "fc_units": 16,
+             "batch_norm": True, "trunk_stride": 8, "head": "conv"},  # its shapes recipe's layout
     **{name: {"units": 16} for name in ("rnn", "lstm", "gru")},
     "transformer": SEQ2SEQ_SMALL,
     "transformer_base": {"vocab_size": 64, **SEQ2SEQ_SMALL},
@@ -118,8 +128,8 @@ def predict(model, x):
     """Inference-mode outputs as numpy. JAX runs the model compiled (``predict_on_batch``):
     called eagerly it compiles every op of a big network separately, minutes on a CPU."""
     if keras.backend.backend() == "jax":
-        return np.asarray(model.predict_on_batch(x))
-    return to_numpy(model(x, training=False))
+        return keras.tree.map_structure(np.asarray, model.predict_on_batch(x))
+    return keras.tree.map_structure(to_numpy, model(x, training=False))
 
 
 def random_batch(model, batch=2, seed=0):

@@ -5,7 +5,13 @@ import keras
 import numpy as np
 import pytest
 
-from keras_dlbasic.metrics import average_precision, greedy_nms, mean_average_precision, mean_iou
+from keras_dlbasic.metrics import (
+    average_precision,
+    greedy_nms,
+    mean_average_precision,
+    mean_iou,
+    per_class_nms,
+)
 from keras_dlbasic.ops import (
     box_iou,
     clip_boxes,
@@ -161,3 +167,29 @@ def test_mean_iou_hand_computed():
     mean, per_class = mean_iou(predicted, target, num_classes=4)
     np.testing.assert_allclose(per_class[:3], [3 / 5, 2 / 3, 1 / 2])
     assert np.isnan(per_class[3]) and mean == pytest.approx((3 / 5 + 2 / 3 + 1 / 2) / 3)
+
+
+def test_batched_nms_is_per_image_nms():
+    boxes = np.stack([random_boxes(60, seed=3), random_boxes(60, seed=4)])
+    scores = np.random.default_rng(4).random((2, 60)).astype("float32")
+    kept = to_numpy(non_max_suppression(boxes, scores, 0.5, max_outputs=70))
+    assert kept.shape == (2, 70)
+    for image in range(2):
+        np.testing.assert_array_equal(kept[image], to_numpy(non_max_suppression(
+            boxes[image], scores[image], 0.5, max_outputs=70)))
+        np.testing.assert_array_equal(kept[image][kept[image] >= 0],
+                                      greedy_nms(boxes[image], scores[image], 0.5))
+
+
+def test_per_class_nms_with_class_specific_boxes():
+    """Two classes: each class's boxes are suppressed among themselves only, and a box
+    regressor's per-class boxes are used for each class."""
+    boxes = np.array([[[0, 0, 10, 10], [20, 20, 30, 30]],
+                      [[1, 0, 11, 10], [40, 40, 50, 50]]], np.float32)  # (K=2, C=2, 4)
+    scores = np.array([[0.9, 0.2], [0.8, 0.7]], np.float32)
+    found = per_class_nms(boxes, scores, score_threshold=0.1, iou_threshold=0.5)
+    assert found["labels"].tolist() == [0, 1, 1]  # class 0: box 1 overlaps box 0 (IoU 0.82)
+    np.testing.assert_allclose(found["scores"], [0.9, 0.7, 0.2])
+    np.testing.assert_array_equal(found["boxes"], [[0, 0, 10, 10], [40, 40, 50, 50], [20, 20, 30, 30]])
+    empty = per_class_nms(boxes, scores, score_threshold=0.95)
+    assert empty["boxes"].shape == (0, 4) and empty["labels"].shape == (0,)

@@ -6,6 +6,9 @@
   larger input;
 * ``toy_pooling``: ``SpatialPyramidPooling`` and ``RoIPooling`` on a 6x6 map whose
   cells hold their own index, so every pooled value names the cell it came from;
+* ``proposal_sets``: the region proposals of the first detectors, sliding windows
+  against selective search (when OpenCV is installed): boxes per image, recall of
+  the objects at IoU 0.5 and 0.7, and milliseconds per image;
 * ``milliseconds_per_image``: steady-state inference time, after a warm-up call
   that compiles.
 """
@@ -50,6 +53,35 @@ def toy_pooling(bins=(1, 2), roi_size=2):
     rois = RoIPooling(output_size=roi_size, spatial_scale=1 / 16)([features, boxes])
     return (features[0, :, :, 0], keras.ops.convert_to_numpy(spp)[0],
             keras.ops.convert_to_numpy(rois)[0, ..., 0], boxes[0])
+
+
+def proposal_sets(images, boxes, labels, window_sizes):
+    """Rows ``(method, boxes per image, recall@0.5, recall@0.7, ms per image)`` and the
+    proposals of the first image for each method.
+
+    Selective search is left out, with a note in its row, when OpenCV's contrib
+    modules are absent.
+    """
+    from keras_dlbasic.proposals import proposal_recall, selective_search, sliding_windows
+
+    size = images.shape[1:3]
+    start = time.perf_counter()
+    windows = sliding_windows(size, window_sizes)
+    sets = {"sliding windows": ([windows] * len(images), time.perf_counter() - start)}
+    try:
+        start = time.perf_counter()
+        searched = [selective_search(image) for image in images]
+        sets["selective search (fast)"] = (searched, time.perf_counter() - start)
+    except ImportError:
+        pass
+    rows, first = [], {}
+    for method, (proposals, seconds) in sets.items():
+        rows.append([method, f"{np.mean([len(p) for p in proposals]):.0f}",
+                     f"{proposal_recall(proposals, boxes, labels, 0.5):.3f}",
+                     f"{proposal_recall(proposals, boxes, labels, 0.7):.3f}",
+                     f"{1000 * seconds / len(images):.2f}"])
+        first[method] = proposals[0]
+    return rows, first
 
 
 def milliseconds_per_image(function, images, repeats=3):

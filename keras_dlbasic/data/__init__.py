@@ -158,6 +158,7 @@ def pad_boxes(boxes, labels, max_boxes=None):
 _BUNDLED = "keras_dlbasic.data.bundled:load"
 _TFDS = "keras_dlbasic.data.tfds:load"
 _TFDS_TEXT = "keras_dlbasic.data.tfds:load_text"
+_TFDS_VISION = "keras_dlbasic.data.tfds:load_vision"
 _SYNTHETIC = "keras_dlbasic.data.synthetic:load"
 
 DATASETS = {
@@ -178,6 +179,12 @@ DATASETS = {
         DatasetSpec("shapes", "circles, squares, triangles on noise: masks and boxes", "synthetic",
                     "keras_dlbasic.data.shapes:load", (64, 64, 3), 3, "3,000 / 500 / 1,000",
                     kind=("segmentation", "detection")),
+        DatasetSpec("voc/2007", "PASCAL VOC 2007, 20 classes, at 448x448 (TFDS); boxes",
+                    "tfds", _TFDS_VISION, (448, 448, 3), 20, "2,501 / 2,510 / 4,952",
+                    kind="detection"),
+        DatasetSpec("oxford_iiit_pet", "Oxford-IIIT pets at 224x224 (TFDS); masks: background, "
+                    "pet, border", "tfds", _TFDS_VISION, (224, 224, 3), 3, "3,312 / 368 / 3,669",
+                    kind="segmentation"),
         DatasetSpec("adding_problem", "adding problem: sum the 2 marked values of 100", "synthetic",
                     _SYNTHETIC, (100, 2), 0, "10,000 / 1,000 / 1,000", kind="regression"),
         DatasetSpec("digit_reversal", "reverse 3-10 digits (13 tokens)",

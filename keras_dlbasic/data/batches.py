@@ -49,7 +49,7 @@ class StreamBatches(keras.utils.PyDataset):
             position = int(self._order[index])
             x, y = self.source[position][:2]
         end = min(self.batch_size, self.stream.size - position * self.batch_size)  # `limit`
-        x, y = take(x, end), y[:end]
+        x, y = take(x, end), take(y, end)  # y may be a dict (a detector's boxes and labels)
         for function in self.stream.transforms:
             x = apply_to_inputs(x, function)
         weights = self.sample_weight(y) if self.sample_weight else None

@@ -79,7 +79,7 @@ class Stream:
         """All of the stream as ``(x, y)`` numpy arrays (for small streams and tests)."""
         batches = self.batches(batch_size)
         xs, ys = zip(*(batches[i][:2] for i in range(batches.num_batches)))
-        return _concatenate(xs), np.concatenate(ys)
+        return _concatenate(xs), _concatenate(ys)
 
 
 def is_tf_dataset(source):

@@ -5,7 +5,11 @@ Images stream (``keras_dlbasic.data.streams``): each split is a ``Stream`` of
 float32 images in [0, 1] and int32 labels, read from TFDS batch by batch, so
 a network's input size (224x224 for VGG on CIFAR-10) never has to fit in
 memory. Text (``load_text``) becomes int32 word ids in memory: its
-vocabulary is counted over the whole training split anyway.
+vocabulary is counted over the whole training split anyway. Chapter 3's real
+data (``load_vision``) streams too: ``voc/2007`` as detection (images resized
+to 448x448, the objects' boxes in those pixels, padded to ``MAX_BOXES``) and
+``oxford_iiit_pet`` as segmentation (224x224, masks 0 background, 1 pet, 2 its
+border).
 A dataset that is not prepared under ``data_dir`` is downloaded only when the
 TFDS servers are reachable; otherwise loading fails at once (TFDS itself would
 retry for minutes) and names the bundled alternatives.
@@ -42,8 +46,9 @@ def _to_numpy(dataset, tfds):
     return np.concatenate(inputs), np.concatenate(labels).astype("int32")
 
 
-def _tfds_splits(name, data_dir):
-    """The three supervised splits of ``name`` as ``tf.data`` datasets of (x, y)."""
+def _tfds_splits(name, data_dir, splits=SPLITS, as_supervised=True):
+    """The three splits of ``name`` as ``tf.data`` datasets: of (x, y) pairs, or of
+    feature dicts where not ``as_supervised``."""
     import tensorflow_datasets as tfds
 
     builder = tfds.builder(name, data_dir=data_dir)
@@ -54,7 +59,7 @@ def _tfds_splits(name, data_dir):
             f"prepare it elsewhere and pass --data-dir, or use a bundled dataset: "
             f"{', '.join(offline_datasets(dataset_info(name).kinds[0]))}"
         )
-    return tfds.load(name, split=SPLITS, data_dir=data_dir, as_supervised=True)
+    return tfds.load(name, split=splits, data_dir=data_dir, as_supervised=as_supervised)
 
 
 def _load_splits(name, data_dir):
@@ -75,6 +80,64 @@ def load(name, data_dir=None):
                         for ds in _tfds_splits(name, data_dir))
     return Splits(name, train, None, val, None, test, None,
                   num_classes=dataset_info(name).num_classes)
+
+
+# --- Vision applications (chapter 3): boxes and masks ----------------------------
+VOC_SIZE, PET_SIZE = 448, 224  # YOLO's and FCN's input sides
+MAX_BOXES = 42  # the most objects in one VOC 2007 image; more are dropped
+VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair",
+               "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant",
+               "sheep", "sofa", "train", "tvmonitor")
+PET_CLASSES = ("background", "pet", "border")
+# TFDS's trimap: 1 pet, 2 background, 3 border (0 occurs only in mock data).
+PET_TRIMAP = (0, 1, 0, 2)
+VISION_SPLITS = {"voc/2007": ["train", "validation", "test"], "oxford_iiit_pet": SPLITS}
+
+
+def _voc_example(example):
+    """One VOC image at VOC_SIZE and its objects: boxes (x1, y1, x2, y2) in its pixels,
+    labels, padded with -1 to MAX_BOXES. Objects marked difficult are left out, as the
+    VOC evaluation ignores them."""
+    import tensorflow as tf
+
+    image = tf.image.resize(tf.cast(example["image"], tf.float32) / 255.0, (VOC_SIZE, VOC_SIZE))
+    objects = example["objects"]
+    # One entry per object in each field (tfds.testing.mock_data draws their lengths apart).
+    count = tf.reduce_min([tf.shape(objects[key])[0] for key in ("bbox", "label", "is_difficult")])
+    keep = tf.logical_not(tf.cast(objects["is_difficult"][:count], tf.bool))
+    bbox = tf.boolean_mask(objects["bbox"][:count], keep)[:MAX_BOXES]  # (n, 4) y1, x1, y2, x2 in [0, 1]
+    labels = tf.cast(tf.boolean_mask(objects["label"][:count], keep)[:MAX_BOXES], tf.int32)
+    y1, y2 = tf.minimum(bbox[:, 0], bbox[:, 2]), tf.maximum(bbox[:, 0], bbox[:, 2])
+    x1, x2 = tf.minimum(bbox[:, 1], bbox[:, 3]), tf.maximum(bbox[:, 1], bbox[:, 3])
+    boxes = tf.clip_by_value(tf.stack([x1, y1, x2, y2], -1), 0.0, 1.0) * VOC_SIZE
+    missing = MAX_BOXES - tf.shape(labels)[0]
+    boxes = tf.ensure_shape(tf.pad(boxes, [[0, missing], [0, 0]]), (MAX_BOXES, 4))
+    labels = tf.ensure_shape(tf.pad(labels, [[0, missing]], constant_values=-1), (MAX_BOXES,))
+    return image, {"boxes": boxes, "labels": labels}
+
+
+def _pet_example(example):
+    """One pet image at PET_SIZE and its class mask (nearest-neighbour resized)."""
+    import tensorflow as tf
+
+    image = tf.image.resize(tf.cast(example["image"], tf.float32) / 255.0, (PET_SIZE, PET_SIZE))
+    trimap = tf.image.resize(example["segmentation_mask"], (PET_SIZE, PET_SIZE), method="nearest")
+    mask = tf.gather(tf.constant(PET_TRIMAP, tf.int32), tf.clip_by_value(tf.cast(
+        trimap[..., 0], tf.int32), 0, len(PET_TRIMAP) - 1))
+    return image, mask
+
+
+def load_vision(name, data_dir=None):
+    """Stream ``voc/2007`` (detection) or ``oxford_iiit_pet`` (segmentation) from TFDS."""
+    import tensorflow as tf
+
+    example = _voc_example if name == "voc/2007" else _pet_example
+    splits = (Stream(ds.map(example, num_parallel_calls=tf.data.AUTOTUNE))
+              for ds in _tfds_splits(name, data_dir, VISION_SPLITS[name], as_supervised=False))
+    train, val, test = splits
+    return Splits(name, train, None, val, None, test, None,
+                  num_classes=dataset_info(name).num_classes, kind=dataset_info(name).kind,
+                  class_names=VOC_CLASSES if name == "voc/2007" else PET_CLASSES)
 
 
 # --- Text: word ids --------------------------------------------------------------

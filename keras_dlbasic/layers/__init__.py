@@ -4,6 +4,8 @@
 * ``attention``: ``scaled_dot_product_attention``, ``MultiHeadAttention``,
   ``SinusoidalPositionalEncoding`` (chapter 5);
 * ``pooling``: ``SpatialPyramidPooling``, ``RoIPooling`` (chapter 3);
+* ``regions``: ``WindowProposals``, ``RegionProposals``, ``WarpRegions``,
+  ``SplitRegions`` (chapter 3, two-stage detectors);
 * ``transformer``: ``SharedEmbedding``, ``PaddingMask``,
   ``TransformerEncoderLayer``, ``TransformerDecoderLayer`` (chapter 5).
 
@@ -18,6 +20,7 @@ from keras_dlbasic.layers.attention import (
 )
 from keras_dlbasic.layers.pooling import RoIPooling, SpatialPyramidPooling
 from keras_dlbasic.layers.recurrent import GRUCell, LSTMCell, SimpleRNNCell
+from keras_dlbasic.layers.regions import RegionProposals, SplitRegions, WarpRegions, WindowProposals
 from keras_dlbasic.layers.transformer import (
     PaddingMask,
     SharedEmbedding,
@@ -30,13 +33,17 @@ __all__ = [
     "LSTMCell",
     "MultiHeadAttention",
     "PaddingMask",
+    "RegionProposals",
     "RoIPooling",
     "SharedEmbedding",
     "SimpleRNNCell",
     "SinusoidalPositionalEncoding",
     "SpatialPyramidPooling",
+    "SplitRegions",
     "TransformerDecoderLayer",
     "TransformerEncoderLayer",
+    "WarpRegions",
+    "WindowProposals",
     "causal_mask",
     "padding_mask",
     "scaled_dot_product_attention",

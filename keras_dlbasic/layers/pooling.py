@@ -37,29 +37,42 @@ class SpatialPyramidPooling(keras.layers.Layer):
     the rule of PyTorch's adaptive max pooling, so neighbouring bins overlap by a
     pixel where n does not divide a.
 
+    SPPNet's detector pools each region of one shared feature map the same way:
+    called on ``[features, boxes]``, every box (in image pixels, scaled by
+    ``spatial_scale``) is pooled like ``RoIPooling`` at each level, which on the
+    box's window of cells is the rule above.
+
     Args:
         bins: bins a side at each pyramid level, e.g. ``(1, 2, 4)``: 21 bins.
+        spatial_scale: feature-map cells per image pixel, for pooling regions.
         data_format: ``"channels_last"`` (default: ``keras.config.image_data_format()``)
             or ``"channels_first"``.
 
     Call arguments:
         inputs: (B, H, W, C) feature maps (or (B, C, H, W)), with H and W at least
-            ``max(bins)``.
+            ``max(bins)``; or ``[features, boxes (B, R, 4)]``.
 
     Returns:
         (B, C · Σ n²): level by level, each level's bins row by row, the C channels of
-        a bin together.
+        a bin together; (B, R, C · Σ n²) for regions.
     """
 
-    def __init__(self, bins=(1, 2, 4), data_format=None, **kwargs):
+    def __init__(self, bins=(1, 2, 4), spatial_scale=1 / 16, data_format=None, **kwargs):
         super().__init__(**kwargs)
         bins = tuple(int(n) for n in bins)
         if not bins or min(bins) < 1:
             raise ValueError(f"bins must be positive integers; got bins={bins}")
         self.bins = bins
+        self.spatial_scale = float(spatial_scale)
         self.data_format = data_format or keras.config.image_data_format()
 
     def call(self, inputs):
+        if isinstance(inputs, (list, tuple)):  # regions of a shared map
+            features, boxes = inputs
+            features = _channels_last(features, self.data_format)
+            levels = [roi_pool(features, boxes, (n, n), self.spatial_scale) for n in self.bins]
+            return ops.concatenate([ops.reshape(level, (*ops.shape(level)[:2], -1))
+                                    for level in levels], axis=-1)
         x = _channels_last(inputs, self.data_format)
         height, width = ops.shape(x)[1], ops.shape(x)[2]
         rows, cols = ops.arange(height), ops.arange(width)
@@ -80,11 +93,15 @@ class SpatialPyramidPooling(keras.layers.Layer):
         return ops.logical_and(positions >= start, positions < stop)
 
     def compute_output_shape(self, input_shape):
-        channels = input_shape[1 if self.data_format == "channels_first" else 3]
-        return (input_shape[0], None if channels is None else channels * sum(n * n for n in self.bins))
+        regions = isinstance(input_shape, (list, tuple)) and isinstance(input_shape[0], (list, tuple))
+        features = input_shape[0] if regions else input_shape
+        channels = features[1 if self.data_format == "channels_first" else 3]
+        size = None if channels is None else channels * sum(n * n for n in self.bins)
+        return (features[0], input_shape[1][1], size) if regions else (features[0], size)
 
     def get_config(self):
-        return {**super().get_config(), "bins": list(self.bins), "data_format": self.data_format}
+        return {**super().get_config(), "bins": list(self.bins),
+                "spatial_scale": self.spatial_scale, "data_format": self.data_format}
 
 
 @keras.saving.register_keras_serializable(package="keras_dlbasic")
@@ -137,32 +154,8 @@ class RoIPooling(keras.layers.Layer):
 
     def call(self, inputs):
         features, boxes = inputs
-        x = _channels_last(features, self.data_format)
-        boxes = ops.cast(boxes, "float32") * self.spatial_scale
-        # std::round: half away from zero (ops.round rounds half to even).
-        cells = ops.sign(boxes) * ops.floor(ops.abs(boxes) + 0.5)
-        x1, y1, x2, y2 = (cells[..., k] for k in range(4))
-        height, width = ops.shape(x)[1], ops.shape(x)[2]
-        rows, row_empty = self._bins(y1, y2, height, self.output_size[0])  # (B, R, P, H)
-        cols, col_empty = self._bins(x1, x2, width, self.output_size[1])  # (B, R, Q, W)
-        features = ops.expand_dims(x, 1)  # (B, 1, H, W, C)
-        by_row = ops.stack([_masked_max(features, rows[:, :, p, :, None, None], axis=2)
-                            for p in range(self.output_size[0])], axis=2)  # (B, R, P, W, C)
-        pooled = ops.stack([_masked_max(by_row, cols[:, :, None, q, :, None], axis=3)
-                            for q in range(self.output_size[1])], axis=3)  # (B, R, P, Q, C)
-        empty = ops.logical_or(row_empty[:, :, :, None], col_empty[:, :, None, :])
-        return ops.where(empty[..., None], ops.zeros((), pooled.dtype), pooled)
-
-    @staticmethod
-    def _bins(start, stop, length, count):
-        """Masks (B, R, count, length) of the cells in each bin, and which bins are empty."""
-        size = ops.maximum(stop - start + 1, 1.0)[..., None] / count  # (B, R, 1)
-        index = ops.arange(count, dtype="float32")
-        lo = ops.clip(ops.floor(index * size) + start[..., None], 0, length)  # (B, R, count)
-        hi = ops.clip(ops.ceil((index + 1) * size) + start[..., None], 0, length)
-        positions = ops.cast(ops.arange(length), "float32")
-        mask = ops.logical_and(positions >= lo[..., None], positions < hi[..., None])
-        return mask, hi <= lo
+        return roi_pool(_channels_last(features, self.data_format), boxes, self.output_size,
+                        self.spatial_scale)
 
     def compute_output_shape(self, input_shape):
         features, boxes = input_shape
@@ -172,3 +165,33 @@ class RoIPooling(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "output_size": list(self.output_size),
                 "spatial_scale": self.spatial_scale, "data_format": self.data_format}
+
+
+def roi_pool(features, boxes, output_size, spatial_scale):
+    """``RoIPooling`` as a function: channels-last (B, H, W, C) features and (B, R, 4)
+    boxes in image pixels -> (B, R, height, width, C)."""
+    boxes = ops.cast(boxes, "float32") * spatial_scale
+    # std::round: half away from zero (ops.round rounds half to even).
+    cells = ops.sign(boxes) * ops.floor(ops.abs(boxes) + 0.5)
+    x1, y1, x2, y2 = (cells[..., k] for k in range(4))
+    height, width = ops.shape(features)[1], ops.shape(features)[2]
+    rows, row_empty = _bins(y1, y2, height, output_size[0])  # (B, R, P, H)
+    cols, col_empty = _bins(x1, x2, width, output_size[1])  # (B, R, Q, W)
+    features = ops.expand_dims(features, 1)  # (B, 1, H, W, C)
+    by_row = ops.stack([_masked_max(features, rows[:, :, p, :, None, None], axis=2)
+                        for p in range(output_size[0])], axis=2)  # (B, R, P, W, C)
+    pooled = ops.stack([_masked_max(by_row, cols[:, :, None, q, :, None], axis=3)
+                        for q in range(output_size[1])], axis=3)  # (B, R, P, Q, C)
+    empty = ops.logical_or(row_empty[:, :, :, None], col_empty[:, :, None, :])
+    return ops.where(empty[..., None], ops.zeros((), pooled.dtype), pooled)
+
+
+def _bins(start, stop, length, count):
+    """Masks (B, R, count, length) of the cells in each bin, and which bins are empty."""
+    size = ops.maximum(stop - start + 1, 1.0)[..., None] / count  # (B, R, 1)
+    index = ops.arange(count, dtype="float32")
+    lo = ops.clip(ops.floor(index * size) + start[..., None], 0, length)  # (B, R, count)
+    hi = ops.clip(ops.ceil((index + 1) * size) + start[..., None], 0, length)
+    positions = ops.cast(ops.arange(length), "float32")
+    mask = ops.logical_and(positions >= lo[..., None], positions < hi[..., None])
+    return mask, hi <= lo

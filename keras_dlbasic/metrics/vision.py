@@ -6,7 +6,8 @@
   made monotone from the right and integrated over every recall step;
 * ``iou_matrix``: IoU of every pair of boxes, in NumPy (``keras_dlbasic.ops.box_iou``
   is the same in ``keras.ops``);
-* ``greedy_nms``: NMS in NumPy, for post-processing a detector's outputs;
+* ``greedy_nms``: NMS in NumPy, for post-processing a detector's outputs, and
+  ``per_class_nms``, NMS class by class, a detector's last step;
 * ``mean_iou``: per-class intersection over union of label maps, averaged over the
   classes present (FCN's "mean IU", Long et al. 2015, section 5).
 
@@ -43,6 +44,38 @@ def greedy_nms(boxes, scores, iou_threshold=0.5):
         kept.append(i)
         suppressed |= overlaps[i] > iou_threshold
     return np.array(kept, dtype=np.int64)
+
+
+def per_class_nms(boxes, scores, score_threshold=0.05, iou_threshold=0.5, max_boxes=100):
+    """Detections of one image, NMS class by class.
+
+    Args:
+        boxes: (K, 4) boxes, or (K, C, 4) with a box per class (a box regressor's).
+        scores: (K, C) scores of each box for each class.
+        score_threshold: per class, only boxes scoring above it are kept.
+        iou_threshold: NMS threshold (``greedy_nms``).
+        max_boxes: at most this many detections.
+
+    Returns:
+        ``{"boxes" (D, 4), "scores" (D,), "labels" (D,)}``, highest score first.
+    """
+    boxes, scores = np.asarray(boxes), np.asarray(scores)
+    kept_boxes, kept_scores, kept_labels = [], [], []
+    for label in range(scores.shape[1]):
+        candidates = np.flatnonzero(scores[:, label] > score_threshold)
+        if not len(candidates):
+            continue
+        class_boxes = boxes[candidates] if boxes.ndim == 2 else boxes[candidates, label]
+        keep = greedy_nms(class_boxes, scores[candidates, label], iou_threshold)
+        kept_boxes.append(class_boxes[keep])
+        kept_scores.append(scores[candidates[keep], label])
+        kept_labels.append(np.full(len(keep), label))
+    if not kept_boxes:
+        return {"boxes": np.zeros((0, 4), np.float32), "scores": np.zeros(0, np.float32),
+                "labels": np.zeros(0, np.int64)}
+    boxes, scores, labels = (np.concatenate(p) for p in (kept_boxes, kept_scores, kept_labels))
+    order = np.argsort(-scores, kind="stable")[:max_boxes]
+    return {"boxes": boxes[order], "scores": scores[order], "labels": labels[order]}
 
 
 def average_precision(recall, precision):

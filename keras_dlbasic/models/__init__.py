@@ -16,6 +16,7 @@ from keras_dlbasic.models import (  # noqa: F401, I001  (each fills the registry
     googlenet_specs,
     alexnet_specs,
     fcn_specs,
+    rcnn_specs,
     yolo_specs,
     rnn_specs,
     transformer_specs,

@@ -20,6 +20,11 @@ FCN = Paper(
     url="https://arxiv.org/abs/1411.4038",
 )
 
+# On the Oxford-IIIT pets (--dataset oxford_iiit_pet, 224x224, 3 classes): the paper-size
+# network with BatchNorm, from scratch.
+PETS_RECIPE = Recipe(epochs=20, batch_size=8, lr=1e-4, schedule="cosine",
+                     model_kwargs={"batch_norm": True})
+
 _TRUNK = 14_714_688 + 102_764_544 + 16_781_312 + 86_037  # VGG-16 convs, fc6, fc7, score_fr
 
 # On the bundled shapes, from scratch: a quarter-width trunk with BatchNorm (the
@@ -44,11 +49,12 @@ for _name, _layers, _count in [
             paper=FCN,
             input_shape=(224, 224, 3),
             dataset="shapes",
-            full_dataset=None,
+            full_dataset="oxford_iiit_pet",
             reference_params=_count,
             params_source=f"Caffe voc-{_name} prototxt, 21 classes: VGG-16 trunk, fc6/fc7 as "
                           f"convs, {_layers} (hand count, exact)",
             kwargs={"classes": 21},
             recipe=SHAPES_RECIPE,
+            dataset_recipes={"oxford_iiit_pet": PETS_RECIPE},
         )
     )

@@ -42,8 +42,9 @@ CONFIGS = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19: (2
 # --- Blocks -----------------------------------------------------------------------
 
 
-def vgg_stage(x, convs, filters, batch_norm=False, name=None):
-    """``convs`` x [3x3 conv ("same") -> (BN) -> ReLU], then 2x2/2 max-pool: (H, W) -> (H/2, W/2)."""
+def vgg_stage(x, convs, filters, batch_norm=False, name=None, pool=True):
+    """``convs`` x [3x3 conv ("same") -> (BN) -> ReLU], then (``pool``) 2x2/2 max-pool:
+    (H, W) -> (H/2, W/2)."""
     for index in range(1, convs + 1):
         conv_name = f"{name}_conv{index}"
         x = layers.Conv2D(
@@ -53,7 +54,7 @@ def vgg_stage(x, convs, filters, batch_norm=False, name=None):
         if batch_norm:
             x = bn(x, f"{conv_name}_bn")
             x = layers.Activation("relu", name=f"{conv_name}_relu")(x)
-    return layers.MaxPooling2D(2, strides=2, name=f"{name}_pool")(x)
+    return layers.MaxPooling2D(2, strides=2, name=f"{name}_pool")(x) if pool else x
 
 
 # --- Builder ----------------------------------------------------------------------

@@ -23,20 +23,20 @@ reductions, four max-pools, a 3x3/2), leaky ReLU 0.1, then fc 4096 -> dropout 0.
 -> fc S·S·(B·5+C), reshaped to the grid; the last layer is linear. Options for
 training from scratch on small images: ``width`` scales every conv's filters,
 ``batch_norm`` adds BatchNorm after each conv (as YOLOv2 does), ``fc_units``
-narrows the first fc layer, ``trunk_stride`` 16 keeps a 4x4 last map on a 64x64
-image (at the paper's 64 it would be 1x1), and ``head="conv"`` predicts each cell
+narrows the first fc layer, ``trunk_stride`` 16 or 8 keeps a 4x4 or 8x8 last map on
+a 64x64 image (at the paper's 64 it would be 1x1), and ``head="conv"`` predicts each cell
 from its own neighbourhood (YOLOv2's head), which learns the boxes of the small
 ``shapes`` set from scratch where the fc head, seeing all cells at once, does not
 (test mAP@0.5 about 0.01 after 20 epochs). ``YOLO.decode`` turns the grid into boxes
 (class-specific confidence ``confidence · p(class)``, then per-class NMS in NumPy,
-``keras_dlbasic.metrics.greedy_nms``); NMS is not part of the exported graph.
+``keras_dlbasic.metrics.per_class_nms``); NMS is not part of the exported graph.
 """
 import keras
 import numpy as np
 from keras import layers, ops
 
 from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
-from keras_dlbasic.metrics.vision import greedy_nms
+from keras_dlbasic.metrics.vision import per_class_nms
 from keras_dlbasic.models.common import bn, image_input_shape
 
 # The paper's Figure 3: (kernel, filters, stride) per conv, "M" for a 2x2/2 max-pool.
@@ -55,9 +55,10 @@ def darknet_trunk(x, width=1.0, batch_norm=False, stride=STRIDE):
     """The 24 convolutions of YOLO's Figure 3 (filters scaled by ``width``).
 
     ``stride`` 32 keeps the last stride-2 conv at stride 1, 16 also leaves out the
-    last max-pool: the same weights on a finer last map, for small images.
+    last max-pool, 8 the last two: the same weights on a finer last map, for small
+    images.
     """
-    index, steps_left = 0, {64: 0, 32: 1, 16: 2}[stride]  # downsamplings dropped, last first
+    index, steps_left = 0, {64: 0, 32: 1, 16: 2, 8: 3}[stride]  # downsamplings dropped, last first
     downsamplings = [i for i, item in enumerate(DARKNET) if item == "M" or item[2] == 2]
     dropped = set(downsamplings[len(downsamplings) - steps_left:])
     for position, item in enumerate(DARKNET):
@@ -91,8 +92,8 @@ class YOLO(keras.Model):
         batch_norm: BatchNorm after every conv (the paper has none).
         dropout: rate after the first fc layer (0.5).
         lambda_coord, lambda_noobj: the loss's weights (5 and 0.5).
-        trunk_stride: the trunk's downsampling: 64 (the paper's), or 32 / 16 for small
-            images (the last stride-2 conv, then the last max-pool, left out).
+        trunk_stride: the trunk's downsampling: 64 (the paper's), or 32 / 16 / 8 for
+            small images (the last stride-2 conv, then the last max-pools, left out).
         head: ``"fc"``, the paper's two fc layers, or ``"conv"``, YOLOv2's fully
             convolutional head (a 3x3 conv of ``fc_units`` filters, then a 1x1 conv to
             B·5 + C per cell) on a last map of S x S cells.
@@ -113,8 +114,8 @@ class YOLO(keras.Model):
             raise ModelArgumentError(f"{name} is built channels last only")
         if head not in ("fc", "conv"):
             raise ModelArgumentError(f"{name}: head must be 'fc' or 'conv'; got head={head!r}")
-        if trunk_stride not in (64, 32, 16):
-            raise ModelArgumentError(f"{name}: trunk_stride must be 64, 32 or 16; got {trunk_stride}")
+        if trunk_stride not in (64, 32, 16, 8):
+            raise ModelArgumentError(f"{name}: trunk_stride must be 64, 32, 16 or 8; got {trunk_stride}")
         input_shape = tuple(image_input_shape(input_shape, (448, 448), 3, trunk_stride, name))
         if any(side is None or side % trunk_stride for side in input_shape[:2]):
             raise ModelArgumentError(f"{name}: image sides must be multiples of {trunk_stride}; "
@@ -244,7 +245,7 @@ class YOLO(keras.Model):
         boxes = np.asarray(ops.convert_to_numpy(self._pixel_boxes(ops.convert_to_tensor(pred))))
         boxes = np.clip(boxes, 0, [width, height, width, height]).reshape(len(outputs), -1, 4)
         scores = (pred[..., 4:5] * outputs[..., None, b * 5:]).reshape(len(outputs), -1, c)
-        return [_per_class_nms(image_boxes, image_scores, score_threshold, iou_threshold, max_boxes)
+        return [per_class_nms(image_boxes, image_scores, score_threshold, iou_threshold, max_boxes)
                 for image_boxes, image_scores in zip(boxes, scores)]
 
 
@@ -257,25 +258,6 @@ def _paired_iou(a, b):
         box[..., 3] - box[..., 1], 0.0)
     union = area(a) + area(b) - inter
     return ops.where(union > 0, inter / ops.maximum(union, 1e-9), 0.0)
-
-
-def _per_class_nms(boxes, scores, score_threshold, iou_threshold, max_boxes):
-    """Per-class NMS of (K, 4) boxes with (K, C) scores: the kept boxes, best first."""
-    kept_boxes, kept_scores, kept_labels = [], [], []
-    for label in range(scores.shape[1]):
-        candidates = np.flatnonzero(scores[:, label] > score_threshold)
-        if not len(candidates):
-            continue
-        keep = candidates[greedy_nms(boxes[candidates], scores[candidates, label], iou_threshold)]
-        kept_boxes.append(boxes[keep])
-        kept_scores.append(scores[keep, label])
-        kept_labels.append(np.full(len(keep), label))
-    if not kept_boxes:
-        return {"boxes": np.zeros((0, 4), np.float32), "scores": np.zeros(0, np.float32),
-                "labels": np.zeros(0, np.int64)}
-    boxes, scores, labels = (np.concatenate(p) for p in (kept_boxes, kept_scores, kept_labels))
-    order = np.argsort(-scores)[:max_boxes]
-    return {"boxes": boxes[order], "scores": scores[order], "labels": labels[order]}
 
 
 def yolo(grid=7, boxes_per_cell=2, classes=20, input_shape=None, width=1.0, fc_units=4096,

@@ -36,17 +36,17 @@ def box_iou(boxes_a, boxes_b):
     """Intersection over union of every pair of boxes.
 
     Args:
-        boxes_a: (N, 4) boxes ``(x1, y1, x2, y2)``.
-        boxes_b: (M, 4) boxes.
+        boxes_a: (..., N, 4) boxes ``(x1, y1, x2, y2)``.
+        boxes_b: (..., M, 4) boxes, the same leading axes (or broadcastable).
 
     Returns:
-        (N, M): ``iou[i, j]`` of ``boxes_a[i]`` and ``boxes_b[j]``; 0 where both
-        boxes are empty.
+        (..., N, M): ``iou[..., i, j]`` of ``boxes_a[..., i, :]`` and ``boxes_b[..., j, :]``;
+        0 where both boxes are empty.
     """
     boxes_a = ops.convert_to_tensor(boxes_a)
     boxes_b = ops.cast(ops.convert_to_tensor(boxes_b), boxes_a.dtype)
-    a = ops.expand_dims(boxes_a, 1)  # (N, 1, 4)
-    b = ops.expand_dims(boxes_b, 0)  # (1, M, 4)
+    a = ops.expand_dims(boxes_a, -2)  # (..., N, 1, 4)
+    b = ops.expand_dims(boxes_b, -3)  # (..., 1, M, 4)
     width = ops.maximum(ops.minimum(a[..., 2], b[..., 2]) - ops.maximum(a[..., 0], b[..., 0]), 0)
     height = ops.maximum(ops.minimum(a[..., 3], b[..., 3]) - ops.maximum(a[..., 1], b[..., 1]), 0)
     intersection = width * height
@@ -101,47 +101,50 @@ def clip_boxes(boxes, height, width):
 
 
 def non_max_suppression(boxes, scores, iou_threshold=0.5, max_outputs=100, score_threshold=None):
-    """Greedy non-maximum suppression.
+    """Greedy non-maximum suppression, of one image or of a batch.
 
     Boxes are visited from the highest score down; each box that is kept removes every
     later box whose IoU with it is above ``iou_threshold``.
 
     Args:
-        boxes: (N, 4) boxes ``(x1, y1, x2, y2)``; N must be known.
-        scores: (N,) scores.
+        boxes: (N, 4) boxes ``(x1, y1, x2, y2)``, or (B, N, 4) for a batch; N must be known.
+        scores: (N,) scores, or (B, N).
         iou_threshold: overlap above which the lower-scored box is removed.
         max_outputs: length of the result.
         score_threshold: boxes scoring below it are dropped first; ``None`` keeps all.
 
     Returns:
-        int32 (max_outputs,): indices into ``boxes`` of the kept boxes, highest score
-        first, then -1 where fewer than ``max_outputs`` were kept.
+        int32 (max_outputs,), or (B, max_outputs): indices into ``boxes`` of the kept
+        boxes, highest score first, then -1 where fewer than ``max_outputs`` were kept.
     """
     boxes = ops.convert_to_tensor(boxes)
     scores = ops.cast(ops.convert_to_tensor(scores), boxes.dtype)
-    n = boxes.shape[0]
-    order = ops.argsort(-scores)
-    overlaps = box_iou(ops.take(boxes, order, axis=0), ops.take(boxes, order, axis=0)) > iou_threshold
+    if len(boxes.shape) == 2:
+        return non_max_suppression(boxes[None], scores[None], iou_threshold, max_outputs,
+                                   score_threshold)[0]
+    n = boxes.shape[1]
+    order = ops.argsort(-scores, axis=-1)  # (B, N)
+    ordered = ops.take_along_axis(boxes, order[..., None], axis=1)
+    overlaps = box_iou(ordered, ordered) > iou_threshold  # (B, N, N)
     positions = ops.arange(n)
-    keep = ops.ones((n,), dtype="bool")
+    keep = ops.ones_like(scores, dtype="bool")
     if score_threshold is not None:
-        keep = ops.take(scores, order) >= score_threshold
+        keep = ops.take_along_axis(scores, order, axis=1) >= score_threshold
 
     def visit(i, keep):
         # Box i (in score order), if still kept, removes the later boxes it overlaps.
-        removes = ops.logical_and(overlaps[i], positions > i)
-        return ops.logical_and(keep, ops.logical_not(ops.logical_and(keep[i], removes)))
+        removes = ops.logical_and(overlaps[:, i], positions > i)  # (B, N)
+        removes = ops.logical_and(ops.expand_dims(keep[:, i], -1), removes)
+        return ops.logical_and(keep, ops.logical_not(removes))
 
     keep = ops.fori_loop(0, n, visit, keep)
     # Kept positions first, in score order; the dropped ones after them.
-    rank = ops.argsort(ops.where(keep, positions, positions + n))
+    rank = ops.argsort(ops.where(keep, positions, positions + n), axis=-1)[:, :max_outputs]
+    valid = ops.take_along_axis(keep, rank, axis=1)
+    kept = ops.where(valid, ops.cast(ops.take_along_axis(order, rank, axis=1), "int32"), -1)
     if max_outputs > n:
-        rank = ops.concatenate([rank, ops.zeros((max_outputs - n,), rank.dtype)])
-        valid = ops.concatenate([ops.take(keep, rank[:n]), ops.zeros((max_outputs - n,), "bool")])
-    else:
-        rank = rank[:max_outputs]
-        valid = ops.take(keep, rank)
-    return ops.where(valid, ops.cast(ops.take(order, rank), "int32"), -1)
+        kept = ops.pad(kept, [[0, 0], [0, max_outputs - n]], constant_values=-1)
+    return kept
 
 
 def crop_and_resize(images, boxes, size):

@@ -32,7 +32,7 @@ class Detection(Task):
     def detect(self, model, x, batch_size=64):
         """Decoded detections of images ``x``, one dict per image."""
         return [d for i in range(0, len(x), batch_size)
-                for d in model.decode(np.asarray(model.predict_on_batch(x[i:i + batch_size])))]
+                for d in model.decode(model.predict_on_batch(x[i:i + batch_size]))]
 
     def evaluate(self, model, data, batch_size=256):
         metrics = super().evaluate(model, data, batch_size)
