@@ -15,9 +15,11 @@ All are written with ``keras.ops``; the region axis may change between training
 and inference, so it is left unknown (``None``) in the graph.
 """
 import keras
+import numpy as np
 from keras import ops
 
 from keras_dlbasic.ops.boxes import clip_boxes, crop_and_resize, decode_boxes, non_max_suppression
+from keras_dlbasic.proposals import sliding_windows
 
 
 def _tile(boxes, batch):
@@ -47,8 +49,6 @@ class WindowProposals(keras.layers.Layer):
     def __init__(self, image_size, sizes, ratios=(1.0,), stride=0.25, train_regions=None,
                  seed=None, **kwargs):
         super().__init__(**kwargs)
-        from keras_dlbasic.proposals import sliding_windows
-
         self.image_size = tuple(int(s) for s in image_size)
         self.sizes, self.ratios, self.stride = tuple(sizes), tuple(ratios), float(stride)
         self.windows = sliding_windows(self.image_size, self.sizes, self.ratios, self.stride)
@@ -93,8 +93,6 @@ class RegionProposals(keras.layers.Layer):
                  test_proposals=300, iou_threshold=0.7, min_size=0.0, **kwargs):
         kwargs.setdefault("autocast", False)  # the RPN's float32 outputs stay float32
         super().__init__(**kwargs)
-        import numpy as np
-
         self.anchors = np.asarray(anchors, np.float32).reshape(-1, 4)
         self.image_size = tuple(int(s) for s in image_size)
         self.pre_nms_top = min(int(pre_nms_top), len(self.anchors))
