@@ -297,5 +297,27 @@ def predict(source, image_path, out_png, json_path):
     click.echo(f"Wrote {out_png}" + (f" and {json_path}" if json_path else ""))
 
 
+@main.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--n", "count", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Images to draw.")
+@click.option("--out", "out_png", type=click.Path(dir_okay=False), required=True,
+              help="PNG grid of the samples.")
+@click.option("--npz", "npz_path", type=click.Path(dir_okay=False),
+              help="Also write the samples as an array 'images' (n, H, W, C) in [0, 1].")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the draws.")
+@user_errors
+def sample(run_dir, count, out_png, npz_path, seed):
+    """Draw images from a generative run's best checkpoint (chapter 6)."""
+    from keras_dlbasic.recipe import load_run
+
+    load_run(run_dir)
+    import_keras_quietly()
+    from keras_dlbasic.predict import sample_images
+
+    sample_images(run_dir, count, out_png, npz_path, seed)
+    click.echo(f"Wrote {out_png}" + (f" and {npz_path}" if npz_path else ""))
+
+
 if __name__ == "__main__":
     main()

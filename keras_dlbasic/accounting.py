@@ -96,6 +96,46 @@ def bottleneck_vs_direct(channels=128, reduced=32, kernel_size=3, bias=False):
     )
 
 
+# --- Counting the parameters of a distribution (chapter 6) ---------------------------
+
+DISTRIBUTION_STRUCTURES = ("joint", "independent", "markov")
+
+
+def distribution_params(n_variables, n_values=2, structure="joint"):
+    """Free parameters of a distribution over ``n_variables`` discrete variables.
+
+    Each variable takes ``n_values`` values; a categorical over ``k`` outcomes
+    has ``k - 1`` free parameters (the last probability is 1 minus the others).
+
+    * ``"joint"``: any distribution, one probability per outcome, ``k^n - 1``.
+      The chain rule p(x1..xn) = p(x1) p(x2 | x1) ... p(xn | x1..xn-1) is exact and
+      counts the same: (k-1)(1 + k + ... + k^(n-1)) = k^n - 1.
+    * ``"independent"``: p(x1..xn) = p(x1) ... p(xn), ``n (k - 1)``.
+    * ``"markov"``: each variable depends on the one before it only,
+      p(xi | x1..xi-1) = p(xi | xi-1): ``(k - 1) + (n - 1) k (k - 1)``.
+
+    Exact Python integers: one RGB pixel, ``distribution_params(3, 256)``, is
+    256³ − 1 = 16,777,215; a 28x28 binary image needs 2⁷⁸⁴ − 1 jointly, 784 if
+    independent, 1,567 under the Markov assumption.
+
+    >>> [distribution_params(4, 2, s) for s in DISTRIBUTION_STRUCTURES]
+    [15, 4, 7]
+    """
+    if not isinstance(n_variables, int) or n_variables < 1:
+        raise ValueError(f"n_variables must be a positive integer; got {n_variables!r}")
+    if not isinstance(n_values, int) or n_values < 2:
+        raise ValueError(f"n_values must be an integer of at least 2; got {n_values!r}")
+    k, n = n_values, n_variables
+    if structure == "joint":
+        return k ** n - 1
+    if structure == "independent":
+        return n * (k - 1)
+    if structure == "markov":
+        return (k - 1) + (n - 1) * k * (k - 1)
+    raise ValueError(f"structure must be one of {', '.join(DISTRIBUTION_STRUCTURES)}; "
+                     f"got {structure!r}")
+
+
 # --- Reading a built model --------------------------------------------------------
 
 

@@ -34,3 +34,12 @@ class PixelCrossentropy(keras.losses.Loss):
 
     def get_config(self):
         return {**super().get_config(), "from_logits": self.from_logits}
+
+
+def bernoulli_nll(x, logits):
+    """-log p(x) per example in nats, each pixel of ``x`` a Bernoulli with ``logits``:
+    Σ over pixels of the binary cross-entropy, softplus(l) − x·l (stable for any |l|).
+    (B, ...) and (B, ...) -> (B,)."""
+    x = ops.cast(ops.reshape(x, (ops.shape(x)[0], -1)), "float32")
+    logits = ops.cast(ops.reshape(logits, (ops.shape(logits)[0], -1)), "float32")
+    return ops.sum(ops.softplus(logits) - x * logits, axis=-1)

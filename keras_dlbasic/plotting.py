@@ -88,6 +88,37 @@ def plot_curves(curves, path, xlabel, ylabel, title="", log_y=False, first_x=1):
     save_figure(fig, path)
 
 
+def plot_image_grid(images, path, title="", columns=8):
+    """Images (N, H, W, C) in [0, 1], grey or RGB, as a grid of ``columns`` per row."""
+    count = len(images)
+    rows = max(1, -(-count // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.9, rows * 0.9 + 0.4),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i < count:
+            image = images[i]
+            ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray", vmin=0,
+                      vmax=1, interpolation="nearest")
+        ax.set_axis_off()
+    if title:
+        fig.suptitle(title)
+    save_figure(fig, path)
+
+
+def plot_code_scatter(codes, labels, path, title=""):
+    """2-D codes (N, 2) as points coloured by their label (a digit), with a legend."""
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    scatter = ax.scatter(codes[:, 0], codes[:, 1], c=labels, cmap="tab10", s=6, vmin=-0.5,
+                         vmax=9.5)
+    fig.colorbar(scatter, ax=ax, ticks=range(10), label="digit")
+    ax.set_xlabel("z1")
+    ax.set_ylabel("z2")
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
+    save_figure(fig, path)
+
+
 def plot_masks(images, true_masks, predicted_masks, path, classes, title=""):
     """Rows of images, their true class maps and the predicted ones (one column each)."""
     rows = [("image", images), ("true", true_masks), ("predicted", predicted_masks)]

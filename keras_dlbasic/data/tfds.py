@@ -140,6 +140,26 @@ def load_vision(name, data_dir=None):
                   class_names=VOC_CLASSES if name == "voc/2007" else PET_CLASSES)
 
 
+# --- Generative models (chapter 6): images without labels ------------------------
+
+
+def load_binarized(name, data_dir=None):
+    """Stream ``binarized_mnist`` (Larochelle & Murray's fixed binarisation, TFDS's own
+    train / validation / test of 50,000 / 10,000 / 10,000): float32 images in {0, 1}, and
+    label -1 (the set has none; density estimation reads the images only)."""
+    import tensorflow as tf
+
+    def unlabelled(example):
+        # 0/1 already; any non-zero value is a 1 (mock data draws 0..255).
+        return tf.cast(example["image"] > 0, tf.float32), tf.constant(-1, tf.int32)
+
+    train, val, test = (Stream(ds.map(unlabelled, num_parallel_calls=tf.data.AUTOTUNE))
+                        for ds in _tfds_splits(name, data_dir, ["train", "validation", "test"],
+                                               as_supervised=False))
+    return Splits(name, train, None, val, None, test, None, num_classes=0,
+                  kind=dataset_info(name).kind)
+
+
 # --- Text: word ids --------------------------------------------------------------
 PAD_ID, OOV_ID = 0, 1
 TEXT_VOCABULARY = 20_000  # ids 0 (padding) and 1 (out of vocabulary) included

@@ -3,6 +3,7 @@
 * ``recurrent``: ``SimpleRNNCell``, ``LSTMCell``, ``GRUCell`` (chapter 4);
 * ``attention``: ``scaled_dot_product_attention``, ``MultiHeadAttention``,
   ``SinusoidalPositionalEncoding`` (chapter 5);
+* ``masked``: ``MaskedConv2D`` (PixelCNN), ``NADEConditionals`` (chapter 6);
 * ``pooling``: ``SpatialPyramidPooling``, ``RoIPooling`` (chapter 3);
 * ``regions``: ``WindowProposals``, ``RegionProposals``, ``WarpRegions``,
   ``SplitRegions`` (chapter 3, two-stage detectors);
@@ -18,6 +19,7 @@ from keras_dlbasic.layers.attention import (
     padding_mask,
     scaled_dot_product_attention,
 )
+from keras_dlbasic.layers.masked import MaskedConv2D, NADEConditionals
 from keras_dlbasic.layers.pooling import RoIPooling, SpatialPyramidPooling
 from keras_dlbasic.layers.recurrent import GRUCell, LSTMCell, SimpleRNNCell
 from keras_dlbasic.layers.regions import RegionProposals, SplitRegions, WarpRegions, WindowProposals
@@ -31,7 +33,9 @@ from keras_dlbasic.layers.transformer import (
 __all__ = [
     "GRUCell",
     "LSTMCell",
+    "MaskedConv2D",
     "MultiHeadAttention",
+    "NADEConditionals",
     "PaddingMask",
     "RegionProposals",
     "RoIPooling",

@@ -20,4 +20,6 @@ from keras_dlbasic.models import (  # noqa: F401, I001  (each fills the registry
     yolo_specs,
     rnn_specs,
     transformer_specs,
+    autoregressive_specs,
+    vae_specs,
 )

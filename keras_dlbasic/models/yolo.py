@@ -123,16 +123,21 @@ class YOLO(keras.Model):
         depth = boxes_per_cell * 5 + classes
         inputs = keras.Input(shape=input_shape, name="image")
         x = darknet_trunk(inputs, width, batch_norm, trunk_stride)
-        # The last layer starts small, so the first predictions are near 0, not the
-        # loss's worst case.
+        # The last layer starts small, and its bias puts every predictor on its own
+        # cell's box: centre (0.5, 0.5), √w = √h = √(1/S). From there each box overlaps
+        # the objects near it, so the confidence targets (IoUs) are not all 0 and the
+        # coordinates get gradients from the first step; at 0 every box is a point, every
+        # IoU 0, and training can sit on a plateau for epochs.
         small = keras.initializers.RandomNormal(stddev=0.01)
+        prior = cell_prior(grid, boxes_per_cell, classes)
         if head == "fc":
             x = layers.Flatten(name="flatten")(x)
             x = layers.Dense(fc_units, name="fc1")(x)
             x = layers.LeakyReLU(0.1, name="fc1_leaky")(x)
             x = layers.Dropout(dropout, name="fc1_dropout")(x)
-            x = layers.Dense(grid * grid * depth, kernel_initializer=small, dtype="float32",
-                             name="fc2")(x)
+            x = layers.Dense(grid * grid * depth, kernel_initializer=small,
+                             bias_initializer=keras.initializers.Constant(np.tile(prior, grid * grid)),
+                             dtype="float32", name="fc2")(x)
             outputs = layers.Reshape((grid, grid, depth), dtype="float32", name="grid")(x)
         else:
             if tuple(x.shape[1:3]) != (grid, grid):
@@ -142,8 +147,9 @@ class YOLO(keras.Model):
             x = layers.Conv2D(fc_units, 3, padding="same", name="head_conv")(x)
             x = layers.LeakyReLU(0.1, name="head_leaky")(x)
             x = layers.Dropout(dropout, name="head_dropout")(x)
-            outputs = layers.Conv2D(depth, 1, kernel_initializer=small, dtype="float32",
-                                    name="grid")(x)
+            outputs = layers.Conv2D(depth, 1, kernel_initializer=small,
+                                    bias_initializer=keras.initializers.Constant(prior),
+                                    dtype="float32", name="grid")(x)
         super().__init__(inputs, outputs, name=name, **kwargs)
         self.grid, self.boxes_per_cell, self.classes = grid, boxes_per_cell, classes
         self.image_size = input_shape[:2]
@@ -247,6 +253,13 @@ class YOLO(keras.Model):
         scores = (pred[..., 4:5] * outputs[..., None, b * 5:]).reshape(len(outputs), -1, c)
         return [per_class_nms(image_boxes, image_scores, score_threshold, iou_threshold, max_boxes)
                 for image_boxes, image_scores in zip(boxes, scores)]
+
+
+def cell_prior(grid, boxes_per_cell, classes):
+    """The output layer's starting bias for one cell, (B·5 + C,): each box its cell's
+    square, ``(0.5, 0.5, √(1/S), √(1/S))``, confidence 0, class probabilities 1/C."""
+    box = [0.5, 0.5, (1 / grid) ** 0.5, (1 / grid) ** 0.5, 0.0]
+    return np.array(box * boxes_per_cell + [1 / classes] * classes, np.float32)
 
 
 def _paired_iou(a, b):

@@ -1,0 +1,146 @@
+"""Density estimation and generation: learning p(x) of images (chapter 6).
+
+The images are the data; labels, where a set has them, are never trained on.
+Each model defines its own loss in ``compute_loss`` (a negative log-likelihood,
+a negative ELBO, a reconstruction error), so the task compiles it with its
+optimizer only and ``fit`` gets the images with no targets.
+
+* ``"density"``: binary images (grey ones binarised at 0.5; ``binarized_mnist``
+  comes binary), for models with a Bernoulli likelihood per pixel: NADE,
+  PixelCNN, the autoencoder, the VAE. Scored beside the baseline that assumes
+  what the chain rule does not, independent pixels, each a Bernoulli with its
+  training-set frequency (Laplace-smoothed): ``test_independent_nll_nats``.
+* ``ImageGeneration`` itself keeps grey images in [0, 1] as they are (for the GAN and
+  diffusion models still to come).
+
+A model of either kind gives ``scores(images)``: per-image values in nats, such
+as ``{"nll_nats": -log p(x)}`` (exact, autoregressive) or ``{"neg_elbo_nats", ...}``
+(a VAE's bound), reported on the test and training images (``test_nll_nats``,
+``train_nll_nats``: the gap is overfitting), and ``sample(n, seed)``: images in
+[0, 1]. A model that samples pixel by pixel (``sequential_sampling``) is not
+scored on 1,000 samples; every other one is, by ``DigitScorer``: the
+``sample_confident_share``, ``sample_class_count`` and ``sample_frechet_distance``
+of ``keras_dlbasic.metrics.generative``.
+
+A run saves its curves and a grid of 64 samples.
+"""
+import math
+import os
+import pathlib
+
+import numpy as np
+
+from keras_dlbasic.tasks.base import Task
+
+SAMPLE_GRID = 64
+QUALITY_SAMPLES = 1000
+SCORER_EPOCHS = 3
+
+
+def binarize(images, threshold=0.5):
+    """Images in [0, 1] as float32 0/1 pixels (>= ``threshold`` is 1)."""
+    return (np.asarray(images) >= threshold).astype("float32")
+
+
+def independent_nll(train_images, images):
+    """-log p(x) in nats per image under independent Bernoulli pixels fitted to
+    ``train_images`` (frequency (ones + 1) / (N + 2)); (N,) for ``images``."""
+    train = np.asarray(train_images, np.float64).reshape(len(train_images), -1)
+    p = (train.sum(axis=0) + 1.0) / (len(train) + 2.0)
+    x = np.asarray(images, np.float64).reshape(len(images), -1)
+    return -(x * np.log(p) + (1.0 - x) * np.log1p(-p)).sum(axis=1)
+
+
+def cache_dir():
+    """Where trained helpers are kept: ``$KERAS_DLBASIC_CACHE``, else ~/.keras/keras_dlbasic."""
+    return pathlib.Path(os.environ.get("KERAS_DLBASIC_CACHE")
+                        or pathlib.Path.home() / ".keras" / "keras_dlbasic")
+
+
+class DigitScorer:
+    """Chapter 1's CNN trained on the bundled digits, as the judge of generated digits.
+
+    Trained once (3 epochs on the 3,500 training digits of ``mnist_5k``, seed 0)
+    and kept in ``cache_dir()/digit_scorer.keras``; every backend reads that file.
+    ``score(samples, reference)`` gives ``keras_dlbasic.metrics.generative.sample_quality``.
+    """
+
+    def __init__(self, path=None):
+        import keras
+
+        from keras_dlbasic.registry import load_model
+        from keras_dlbasic.training import save_model
+
+        path = pathlib.Path(path) if path else cache_dir() / "digit_scorer.keras"
+        if not path.is_file():
+            from keras_dlbasic import get_model
+            from keras_dlbasic.data import load_dataset
+
+            data = load_dataset("mnist_5k")
+            keras.utils.set_random_seed(0)
+            model = get_model("cnn", input_shape=(28, 28, 1), classes=10)
+            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+            model.fit(data.x_train, data.y_train, epochs=SCORER_EPOCHS, batch_size=32, verbose=0)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_model(model, path)
+        model = load_model(path, compile=False)
+        self.model = keras.Model(model.inputs, [model.outputs[0], model.get_layer("fc1").output])
+
+    def outputs(self, images, batch_size=500):
+        """Class probabilities (N, 10) and fc1 features (N, 128) of images (N, 28, 28, 1)."""
+        images = np.clip(np.asarray(images, np.float32), 0.0, 1.0)
+        parts = [self.model.predict_on_batch(images[i:i + batch_size])
+                 for i in range(0, len(images), batch_size)]
+        return (np.concatenate([np.asarray(p[0]) for p in parts]),
+                np.concatenate([np.asarray(p[1]) for p in parts]))
+
+    def score(self, samples, reference):
+        """``confident_share``, ``class_count``, ``frechet_distance`` of ``samples``
+        against the real images ``reference``."""
+        from keras_dlbasic.metrics.generative import sample_quality
+
+        probabilities, features = self.outputs(samples)
+        return sample_quality(probabilities, features, self.outputs(reference)[1])
+
+
+class ImageGeneration(Task):
+    """Shared by both kinds: evaluation by the model's scores and by its samples."""
+
+    monitor = ("val_loss", "min")
+    binary = False
+
+    def prepare(self, data, spec):
+        data = super().prepare(data, spec)
+        return data.map_inputs(binarize) if self.binary else data
+
+    def targets(self, y):
+        return None  # the model's loss reads the images
+
+    def evaluate(self, model, data, batch_size=256):
+        x_train, _ = data.arrays("train")
+        x_test, _ = data.arrays("test")
+        metrics = {}
+        for split, images in (("test", x_test), ("train", x_train)):
+            for name, values in model.scores(images, batch_size=batch_size).items():
+                metrics[f"{split}_{name}"] = float(np.mean(values))
+        pixels = int(np.prod(x_test.shape[1:]))
+        if "test_nll_nats" in metrics:
+            metrics["test_bits_per_dim"] = metrics["test_nll_nats"] / (pixels * math.log(2.0))
+        if self.binary:
+            metrics["test_independent_nll_nats"] = float(np.mean(independent_nll(x_train, x_test)))
+        if not getattr(model, "sequential_sampling", False) and x_test.shape[1:] == (28, 28, 1):
+            quality = DigitScorer().score(model.sample(QUALITY_SAMPLES, seed=1),
+                                          x_test[:QUALITY_SAMPLES])
+            metrics.update({f"sample_{name}": value for name, value in quality.items()})
+        return metrics
+
+    def figures(self, model, data, history, run_dir, title=""):
+        from keras_dlbasic.plotting import plot_image_grid
+
+        super().figures(model, data, history, run_dir, title)
+        plot_image_grid(model.sample(SAMPLE_GRID, seed=0), run_dir / "samples.png",
+                        title=f"{title}: samples" if title else "samples")
+
+
+class DensityEstimation(ImageGeneration):
+    binary = True

@@ -1,0 +1,259 @@
+"""Chapter 6: counting a distribution's parameters, the masked layers, NADE and PixelCNN
+(exact, normalised likelihoods), the autoencoder and the VAE, sample-quality scores,
+the density task end to end and ``dlbasic sample``."""
+import itertools
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from keras_dlbasic import get_model
+from keras_dlbasic.accounting import distribution_params
+from keras_dlbasic.layers import MaskedConv2D, NADEConditionals
+from keras_dlbasic.layers.masked import raster_mask
+from keras_dlbasic.metrics.generative import frechet_distance, sample_quality
+from keras_dlbasic.models.vae import ReparameterizedSample
+from keras_dlbasic.tasks.generative import binarize, independent_nll
+
+from conftest import small_kwargs, to_numpy
+from layer_testing import run_layer_test
+
+
+# --- counting --------------------------------------------------------------------------
+def test_distribution_params_counts():
+    assert distribution_params(3, 256) == 256 ** 3 - 1 == 16_777_215  # one RGB pixel
+    for n in (1, 2, 5, 784):
+        assert distribution_params(n) == 2 ** n - 1
+        assert distribution_params(n, structure="independent") == n
+        assert distribution_params(n, structure="markov") == 2 * n - 1
+    assert distribution_params(784) == int("1" * 784, 2)  # exact, not a float
+    # k values: the chain rule's factors p(x_i | x_<i) hold k^(i-1)·(k-1) parameters each.
+    assert distribution_params(4, 3) == sum(3 ** i * 2 for i in range(4))
+    assert distribution_params(4, 3, "markov") == 2 + 3 * (3 * 2)
+    with pytest.raises(ValueError, match="structure must be one of joint, independent, markov"):
+        distribution_params(4, structure="tree")
+    with pytest.raises(ValueError, match="n_values"):
+        distribution_params(4, 1)
+
+
+# --- masked layers ---------------------------------------------------------------------
+def test_raster_masks():
+    np.testing.assert_array_equal(raster_mask(3, "B"), [[1, 1, 1], [1, 1, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(raster_mask(5, "A")[2], [1, 1, 0, 0, 0])
+    assert raster_mask(7, "A").sum() == 24 and raster_mask(7, "B").sum() == 25
+
+
+@pytest.mark.parametrize("mask_type", ["A", "B"])
+def test_masked_conv_is_a_conv_with_a_masked_kernel(mask_type):
+    """Same outputs as Keras's Conv2D holding kernel · mask, and only earlier pixels (and
+    the centre, for B) reach an output pixel."""
+    x = np.random.default_rng(0).random((2, 6, 6, 2), np.float32)
+    layer = MaskedConv2D(mask_type, 3, 5)
+    y = to_numpy(layer(x))
+    reference = keras.layers.Conv2D(3, 5, padding="same")
+    reference.build(x.shape)
+    reference.set_weights([to_numpy(layer.kernel) * raster_mask(5, mask_type)[:, :, None, None],
+                           to_numpy(layer.bias)])
+    np.testing.assert_allclose(y, to_numpy(reference(x)), atol=1e-5)
+    changed = x.copy()
+    changed[:, 3, 3] += 1.0
+    moved = np.abs(to_numpy(layer(changed)) - y).max(axis=(0, 3)) > 1e-6  # (6, 6)
+    order = np.arange(36).reshape(6, 6)
+    assert not moved[order < 3 * 6 + 3].any()  # no earlier output sees pixel (3, 3)
+    assert moved[3, 3] == (mask_type == "B")
+
+
+def test_masked_layers_pass_the_layer_checks():
+    x = (np.random.default_rng(1).random((2, 5, 5, 1)) < 0.5).astype("float32")
+    run_layer_test(MaskedConv2D, {"mask_type": "A", "filters": 4, "kernel_size": 3}, x,
+                   expected_output_shape=(2, 5, 5, 4))
+    run_layer_test(NADEConditionals, {"hidden": 6}, x.reshape(2, 25),
+                   expected_output_shape=(2, 25))
+    moments = np.random.default_rng(2).normal(size=(2, 6)).astype("float32")
+    run_layer_test(ReparameterizedSample, {"latent_dim": 3}, moments, expected_output_shape=(2, 3),
+                   run_training_check=False)
+
+
+def test_nade_conditionals_match_the_papers_loop():
+    """h_i = σ(c + W_<i x_<i), logit_i = b_i + V_i · h_i, pixel by pixel in NumPy."""
+    x = (np.random.default_rng(3).random((3, 7)) < 0.5).astype("float32")
+    layer = NADEConditionals(4)
+    layer.build(x.shape)
+    w, c, v, b = (to_numpy(t) for t in (layer.w, layer.c, layer.v, layer.b))
+    rng = np.random.default_rng(4)
+    c, b = rng.normal(size=c.shape), rng.normal(size=b.shape)
+    layer.c.assign(c)
+    layer.b.assign(b)
+    logits = to_numpy(layer(x))
+    expected = np.zeros_like(logits)
+    for n, i in itertools.product(range(3), range(7)):
+        h = 1 / (1 + np.exp(-(c + x[n, :i] @ w[:i])))
+        expected[n, i] = b[i] + v[i] @ h
+    np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-5)
+
+
+# --- autoregressive models: exact likelihood --------------------------------------------
+@pytest.mark.parametrize("name,kwargs", [
+    ("nade", {"hidden": 5}),
+    ("pixelcnn", {"filters": 3, "blocks": 1, "head_filters": 4}),
+])
+def test_autoregressive_likelihood_sums_to_one(name, kwargs):
+    """Over all 2^6 binary 2x3 images, Σ p(x) = 1: the chain rule holds exactly, which
+    needs every conditional to see earlier pixels only. Sampling gives binary images."""
+    keras.utils.set_random_seed(0)
+    model = get_model(name, input_shape=(2, 3, 1), **kwargs)
+    everything = np.array(list(itertools.product([0.0, 1.0], repeat=6)), np.float32)
+    log_p = model.log_likelihood(everything.reshape(-1, 2, 3, 1))
+    assert math.fsum(np.exp(log_p.astype(np.float64))) == pytest.approx(1.0, abs=1e-5)
+    samples = model.sample(5, seed=0)
+    assert samples.shape == (5, 2, 3, 1) and set(np.unique(samples)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(samples, model.sample(5, seed=0))
+
+
+def test_nade_samples_from_its_own_distribution():
+    """NADE's one-pass sampler draws from p(x): over 4,000 draws of 2x2 images, each
+    image's frequency matches exp(log p) (chi-square against the model's own p)."""
+    keras.utils.set_random_seed(1)
+    model = get_model("nade", input_shape=(2, 2, 1), hidden=3)
+    model.get_layer("conditionals").b.assign(np.array([2.0, -1.0, 0.5, -2.0]))
+    everything = np.array(list(itertools.product([0.0, 1.0], repeat=4)), np.float32)
+    p = np.exp(model.log_likelihood(everything.reshape(-1, 2, 2, 1)).astype(np.float64))
+    samples = model.sample(4000, seed=0).reshape(4000, 4)
+    index = (samples @ (2 ** np.arange(3, -1, -1))).astype(int)  # the image's row in everything
+    observed = np.bincount(index, minlength=16)
+    chi2 = np.sum((observed - 4000 * p) ** 2 / (4000 * p))
+    assert chi2 < 37.7  # the 99.9% point of chi-square with 15 degrees of freedom
+
+
+# --- autoencoder and VAE ------------------------------------------------------------------
+def test_vae_kl_term_and_sampling():
+    """KL(N(μ, σ²) ‖ N(0, 1)) per dimension is ½(μ² + σ² − log σ² − 1): 0.5·μ² at σ = 1."""
+    model = get_model("vae", **small_kwargs("vae"))
+    x = (np.random.default_rng(5).random((4, 8, 8, 1)) < 0.5).astype("float32")
+    moments = np.zeros((4, 4), np.float32)
+    moments[:, 0] = 2.0  # μ_0 = 2, log σ² = 0
+    moments[:, 3] = math.log(4.0)  # σ_1² = 4
+    logits = np.zeros((4, 8, 8, 1), np.float32)
+    reconstruction, kl = model.elbo_terms(x, {"logits": logits, "moments": moments})
+    np.testing.assert_allclose(to_numpy(kl), 0.5 * 4.0 + 0.5 * (4.0 - math.log(4.0) - 1.0),
+                               rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(reconstruction), 64 * math.log(2.0), rtol=1e-6)
+    scores = model.scores(x, samples=3)
+    np.testing.assert_allclose(scores["neg_elbo_nats"],
+                               scores["reconstruction_nats"] + scores["kl_nats"], rtol=1e-6)
+    samples = model.sample(6, seed=0)
+    assert samples.shape == (6, 8, 8, 1) and samples.min() >= 0 and samples.max() <= 1
+
+
+def test_autoencoder_codes_are_standardised():
+    """In training the codes of a batch have mean 0 and variance 1 per dimension, the
+    moments of the N(0, I) that ``sample`` draws random codes from."""
+    model = get_model("autoencoder", **small_kwargs("autoencoder"))
+    x = np.random.default_rng(8).random((64, 8, 8, 1)).astype("float32") * 100
+    codes = to_numpy(model.encoder(x, training=True))
+    assert codes.shape == (64, 2)
+    np.testing.assert_allclose(codes.mean(axis=0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(codes.var(axis=0), 1.0, atol=1e-2)
+
+
+# --- scores -------------------------------------------------------------------------------
+def test_frechet_distance_hand_cases():
+    """1-D Gaussians: (μ_a − μ_b)² + (σ_a − σ_b)²; diagonal covariances add per dimension."""
+    rng = np.random.default_rng(6)
+    a = rng.normal(size=(4000, 1))
+    a = (a - a.mean()) / a.std(ddof=1)  # exactly mean 0, variance 1
+    b = 3.0 * a + 2.0  # mean 2, variance 9
+    assert frechet_distance(a, b) == pytest.approx(4.0 + (1.0 - 3.0) ** 2, rel=1e-9)
+    two = np.concatenate([a, 2.0 * a[::-1]], axis=1)
+    assert frechet_distance(two, two + [1.0, 0.0]) == pytest.approx(1.0, rel=1e-9)
+    assert frechet_distance(two, two) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_sample_quality_scores():
+    probabilities = np.array([[0.95, 0.05], [0.5, 0.5], [0.05, 0.95], [0.2, 0.8]])
+    features = np.random.default_rng(7).normal(size=(4, 3))
+    quality = sample_quality(probabilities, features, features)
+    assert quality["confident_share"] == 0.5 and quality["class_count"] == 2
+    assert quality["frechet_distance"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_independent_pixel_baseline_by_hand():
+    train = np.array([[1, 0], [1, 1], [0, 0]], np.float32)  # p = (3/5, 2/5), smoothed
+    nll = independent_nll(train, np.array([[1, 0]], np.float32))
+    assert nll[0] == pytest.approx(-math.log(3 / 5) - math.log(3 / 5))
+    np.testing.assert_array_equal(binarize(np.array([0.2, 0.5, 0.9])), [0.0, 1.0, 1.0])
+
+
+# --- training runs and the CLI --------------------------------------------------------------
+@pytest.fixture
+def quick_scorer(tmp_path, monkeypatch):
+    """The digit scorer trained for one epoch into a fresh cache (3 in the product)."""
+    from keras_dlbasic.tasks import generative
+
+    monkeypatch.setenv("KERAS_DLBASIC_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(generative, "SCORER_EPOCHS", 1)
+
+
+def test_vae_run_scores_samples_resumes_and_samples_from_the_cli(tmp_path, quick_scorer):
+    """The density task end to end: binarised digits, the ELBO's two terms logged per
+    epoch, test scores and sample quality in metrics.json, resume, then ``dlbasic sample``."""
+    from click.testing import CliRunner
+
+    from keras_dlbasic import training
+    from keras_dlbasic.cli.main import main
+    from keras_dlbasic.io import read_csv, read_json
+
+    config = training.resolve_config("vae", epochs=2, limit=256,
+                                     model_kwargs={"hidden": (32,), "latent_dim": 2})
+    run = tmp_path / "run"
+    training.train(config, run, verbose=0)
+    metrics = training.resume(run, epochs=3, verbose=0)
+    history = read_csv(run / "history.csv")
+    assert [row["epoch"] for row in history] == [0, 1, 2]
+    assert history[-1]["loss"] < history[0]["loss"]
+    for row in history:  # loss = reconstruction + KL, each logged
+        assert row["loss"] == pytest.approx(row["reconstruction"] + row["kl"], rel=1e-4)
+    assert metrics == read_json(run / "metrics.json")
+    assert metrics["test_neg_elbo_nats"] == pytest.approx(
+        metrics["test_reconstruction_nats"] + metrics["test_kl_nats"], rel=1e-6)
+    assert metrics["test_neg_elbo_nats"] < 784 * math.log(2.0)  # better than coin flips
+    assert 0 < metrics["test_independent_nll_nats"] < 784 * math.log(2.0)
+    assert {"sample_confident_share", "sample_class_count", "sample_frechet_distance"} <= set(metrics)
+    assert (run / "samples.png").read_bytes()[:4] == b"\x89PNG"
+
+    result = CliRunner().invoke(main, ["sample", str(run), "--n", "5", "--out",
+                                       str(tmp_path / "grid.png"), "--npz", str(tmp_path / "s.npz")])
+    assert result.exit_code == 0, result.output
+    images = np.load(tmp_path / "s.npz")["images"]
+    assert images.shape == (5, 28, 28, 1) and images.dtype == np.float32
+    assert 0.0 <= images.min() and images.max() <= 1.0
+    result = CliRunner().invoke(main, ["sample", str(tmp_path / "nowhere"), "--out", "x.png"])
+    assert result.exit_code != 0 and "nowhere" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_nade_learns_the_binarised_digits(tmp_path):
+    from keras_dlbasic import training
+
+    config = training.resolve_config("nade", epochs=3, limit=256, model_kwargs={"hidden": 16})
+    metrics = training.train(config, tmp_path / "run", verbose=0)
+    # Below the uniform model's 784·ln 2 = 543 nats; bits per dimension is the same figure.
+    assert metrics["test_nll_nats"] < 784 * math.log(2.0) - 20
+    assert metrics["test_bits_per_dim"] == pytest.approx(
+        metrics["test_nll_nats"] / (784 * math.log(2.0)))
+    assert "sample_confident_share" not in metrics  # sequential sampling: not scored
+
+
+def test_binarized_mnist_with_mock_data(tmp_path, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    from keras_dlbasic.data import load_dataset
+    from keras_dlbasic.data import tfds as tfds_loader
+
+    monkeypatch.setattr(tfds_loader, "network_available", lambda: True)
+    with tfds.testing.mock_data(num_examples=12):
+        data = load_dataset("binarized_mnist", data_dir=str(tmp_path))
+        x, y = data.arrays("test")
+    assert x.shape == (12, 28, 28, 1) and x.dtype == np.float32
+    assert set(np.unique(x)) <= {0.0, 1.0} and (y == -1).all()
