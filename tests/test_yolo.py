@@ -148,8 +148,11 @@ def test_predictors_start_on_their_cells():
     prior = cell_prior(s, b, c)
     assert prior.shape == (b * 5 + c,)
     np.testing.assert_allclose(prior[b * 5:], 1 / c)
+    import keras
+
     grid = np.broadcast_to(prior, (1, s, s, b * 5 + c))
-    boxes = to_numpy(model._pixel_boxes(grid[..., : b * 5].reshape(1, s, s, b, 5)))
+    boxes = to_numpy(model._pixel_boxes(keras.ops.convert_to_tensor(
+        grid[..., : b * 5].reshape(1, s, s, b, 5))))
     cell = model.image_size[0] / s  # 8 pixels
     rows, cols = np.meshgrid(np.arange(s), np.arange(s), indexing="ij")
     expected = np.stack([cols * cell, rows * cell, (cols + 1) * cell, (rows + 1) * cell], -1)
