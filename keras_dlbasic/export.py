@@ -107,7 +107,9 @@ def export_model(model, path, fmt, force=False, atol=1e-4):
     """Export ``model`` to ``path`` and check it against the Keras outputs.
 
     Args:
-        model: a built ``keras.Model`` with one output (one input or several).
+        model: a built ``keras.Model`` with one output (one input or several), or a
+            model whose ``exportable()`` gives the network a deployment runs (the
+            VAE's decoder, the GAN's generator).
         path: destination (a directory for ``savedmodel``, a file for ``onnx``).
         fmt: ``"savedmodel"`` or ``"onnx"``.
         force: replace ``path`` if it exists (otherwise that is an error).
@@ -119,6 +121,8 @@ def export_model(model, path, fmt, force=False, atol=1e-4):
     import keras
 
     check_format(fmt)
+    if hasattr(model, "exportable"):  # a generative model deploys one of its networks
+        model = model.exportable()
     path = pathlib.Path(path)
     if path.exists() and not force:
         raise DLBasicError(f"{path} already exists; pass --force to overwrite it")

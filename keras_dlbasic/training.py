@@ -219,7 +219,7 @@ def _fit(config, run_dir, state, verbose, callbacks, optimizer):
                 epochs=config.epochs,
                 initial_epoch=epochs_done,
                 validation_data=(val["x"], val["y"], val["sample_weight"]) if "y" in val else val["x"],
-                callbacks=[recorder, *callbacks],
+                callbacks=[recorder, *task.callbacks(run_dir), *callbacks],
                 verbose=verbose,
             )
         if recorder.diverged:

@@ -59,7 +59,7 @@ def _seed_and_policy():
 # width integers, which the exact parameter count checks on every backend.
 FAMILIES = ["cnn", "alexnet_paper", "vgg11_bn", "googlenet", "resnet50", "resnet20",
             "densenet_bc", "fcn8s", "rcnn", "faster_rcnn", "yolo", "rnn", "lstm", "gru", "transformer", "transformer_encoder",
-            "nade", "pixelcnn", "vae"]
+            "nade", "pixelcnn", "vae", "gan"]
 
 
 # Small instances for the tests, by model: test-only sizes live here, not in the
@@ -104,6 +104,7 @@ SMALL = {
     "pixelcnn": {"input_shape": (8, 8, 1), "filters": 4, "blocks": 1, "head_filters": 8},
     **{name: {"input_shape": (8, 8, 1), "latent_dim": 2, "hidden": (16,)}
        for name in ("autoencoder", "vae")},
+    "gan": {"input_shape": (8, 8, 1), "latent_dim": 4, "filters": 4},
 }
 
 
@@ -141,12 +142,15 @@ def random_batch(model, batch=2, seed=0):
     """A fixed batch of inputs and integer labels for a classifier or a seq2seq model.
 
     Classifiers get floats of ``model.input_shape`` and one label per example;
+    GANs get the generator's noise;
     generative models (with ``sample``) get binary images and no targets;
     detectors (models with ``decode``) get ``shapes`` images and their padded boxes;
     token models (integer inputs) get tokens below the output vocabulary and one
     label per output position. Unknown lengths become 6.
     """
     rng = np.random.default_rng(seed)
+    if hasattr(model, "noise"):  # a GAN generates from noise; it trains on real images
+        return rng.standard_normal((batch, model.latent_dim)).astype("float32"), None
     if hasattr(model, "sample"):  # a generative model: binary images, no targets
         return (rng.random((batch, *model.input_shape[1:])) < 0.5).astype("float32"), None
     if hasattr(model, "decode"):  # a detector: images of shapes and their boxes

@@ -1,6 +1,7 @@
 """Chapter 6: counting a distribution's parameters, the masked layers, NADE and PixelCNN
 (exact, normalised likelihoods), the autoencoder and the VAE, sample-quality scores,
-the density task end to end and ``dlbasic sample``."""
+the density task end to end and ``dlbasic sample``; the GAN through the generation task;
+the exports of the VAE's decoder and the GAN's generator."""
 import itertools
 import math
 
@@ -10,6 +11,7 @@ import pytest
 
 from keras_dlbasic import get_model
 from keras_dlbasic.accounting import distribution_params
+from keras_dlbasic.export import VIA_KERAS_FILE
 from keras_dlbasic.layers import MaskedConv2D, NADEConditionals
 from keras_dlbasic.layers.masked import raster_mask
 from keras_dlbasic.metrics.generative import frechet_distance, sample_quality
@@ -257,3 +259,65 @@ def test_binarized_mnist_with_mock_data(tmp_path, monkeypatch):
         x, y = data.arrays("test")
     assert x.shape == (12, 28, 28, 1) and x.dtype == np.float32
     assert set(np.unique(x)) <= {0.0, 1.0} and (y == -1).all()
+
+
+# --- the GAN ------------------------------------------------------------------------------
+def test_gan_run_logs_both_losses_saves_a_grid_per_epoch_and_resumes(tmp_path, quick_scorer):
+    """The generation task end to end: grey digits, d_loss and g_loss per epoch, the latest
+    epoch kept as best, a sample grid per epoch, sample scores, resume of both optimizers."""
+    from keras_dlbasic import training
+    from keras_dlbasic.io import read_csv
+
+    config = training.resolve_config("dcgan", epochs=1, limit=128,
+                                     model_kwargs={"latent_dim": 8, "filters": 8})
+    run = tmp_path / "run"
+    training.train(config, run, verbose=0)
+    metrics = training.resume(run, epochs=2, verbose=0)
+    history = read_csv(run / "history.csv")
+    assert [row["epoch"] for row in history] == [0, 1]
+    assert {"d_loss", "g_loss", "val_d_loss", "val_g_loss"} <= set(history[0])
+    assert metrics["best_epoch"] == 2  # a GAN's losses do not rank its epochs
+    assert {"test_d_loss", "test_g_loss", "sample_confident_share", "sample_class_count",
+            "sample_frechet_distance"} <= set(metrics)
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
+    pair = keras.saving.load_model(run / "last.keras").optimizer
+    steps = 2 * math.ceil(128 / config.batch_size)
+    assert [int(pair.discriminator_optimizer.iterations),
+            int(pair.generator_optimizer.iterations)] == [steps, steps]
+    images = keras.saving.load_model(run / "last.keras").sample(3, seed=4)
+    assert images.shape == (3, 28, 28, 1) and 0.0 <= images.min() and images.max() <= 1.0
+
+
+def test_gan_players_follow_dcgan():
+    """Strided (transposed) convolutions, no pooling; tanh into [0, 1] out of the generator;
+    leaky ReLU 0.2 in the discriminator; a fixed noise seed gives the same samples."""
+    gan = get_model("gan", **small_kwargs("gan"))
+    kinds = {type(layer).__name__ for player in (gan.generator, gan.discriminator)
+             for layer in player.layers}
+    assert "MaxPooling2D" not in kinds and {"Conv2DTranspose", "Conv2D", "LeakyReLU"} <= kinds
+    assert all(l.negative_slope == pytest.approx(0.2) for l in gan.discriminator.layers
+               if isinstance(l, keras.layers.LeakyReLU))
+    samples = gan.sample(4, seed=1)
+    assert samples.shape == (4, 8, 8, 1)
+    np.testing.assert_array_equal(samples, gan.sample(4, seed=1))
+    assert 0.0 <= samples.min() and samples.max() <= 1.0
+    assert gan.exportable() is gan.generator
+
+
+# --- exports of the deployed networks -----------------------------------------------------------
+NATIVE = [fmt for fmt in ("savedmodel", "onnx") if (keras.backend.backend(), fmt) not in VIA_KERAS_FILE]
+
+
+@pytest.mark.parametrize("fmt", NATIVE)
+@pytest.mark.parametrize("name,network", [("vae", "decoder"), ("gan", "generator")])
+def test_generative_exports_are_the_deployed_network(name, network, fmt, tmp_path):
+    """``export_model`` of a VAE exports its decoder (codes -> logits), of a GAN its
+    generator (noise -> images), checked against Keras on the same input."""
+    from keras_dlbasic.export import export_model, run_artifact, sample_input
+
+    model = get_model(name, **small_kwargs(name))
+    report = export_model(model, tmp_path / name, fmt)
+    part = getattr(model, network)
+    x = sample_input(part, batch=3, seed=7)
+    np.testing.assert_allclose(run_artifact(report.path, fmt, x), to_numpy(part(x)), atol=1e-4)
+    assert report.max_abs_diff <= 1e-4

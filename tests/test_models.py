@@ -11,11 +11,12 @@ import pytest
 
 from keras_dlbasic import get_model, list_models, load_model, model_info
 from keras_dlbasic.accounting import model_stats
+from keras_dlbasic.adversarial import AdversarialModel
 from keras_dlbasic.errors import ModelArgumentError
 from keras_dlbasic.registry import shapes_only
 from keras_dlbasic.tasks import get_task
 
-from conftest import predict, random_batch, small_model
+from conftest import predict, random_batch, small_model, to_numpy
 
 MODELS = list_models()
 
@@ -76,9 +77,9 @@ def test_forward_reload_and_training_steps(name, tmp_path):
     model = small_model(name)
     x, labels = random_batch(model, batch=3)
     y = predict(model, x)
-    # One output, or a dict of them (the two-stage detectors').
+    # One output (a GAN: its generator's), or a dict of them (the two-stage detectors').
     outputs, shapes = ((y, {k: t.shape for k, t in model.output.items()}) if isinstance(y, dict)
-                       else ({"": y}, {"": model.output_shape}))
+                       else ({"": y}, {"": getattr(model, "generator", model).output_shape}))
     for key, output in outputs.items():
         assert output.shape[0] == 3 and len(output.shape) == len(shapes[key])
         assert all(d in (None, e) for d, e in zip(shapes[key][1:], output.shape[1:]))
@@ -94,6 +95,17 @@ def test_forward_reload_and_training_steps(name, tmp_path):
             layer.rate = 0.0
     x, y = random_batch(reloaded, batch=4)
     lr = model_info(name).recipe.lr
+    if isinstance(reloaded, AdversarialModel):  # two players: each one's weights move
+        reloaded.compile(optimizer=keras.optimizers.Adam(lr))
+        images = predict(reloaded, x)  # real images for the discriminator, any will do
+        before = [to_numpy(v).copy() for v in reloaded.trainable_variables]
+        logs = reloaded.train_on_batch(images, return_dict=True)
+        assert all(np.isfinite(float(logs[k])) for k in ("d_loss", "g_loss"))
+        discriminator, generator = reloaded.player_variables()
+        moved = {id(v) for v, old in zip(reloaded.trainable_variables, before)
+                 if not np.array_equal(to_numpy(v), old)}
+        assert all(id(v) in moved for v in discriminator + generator)
+        return
     # One-off steps: TensorFlow runs them faster eagerly than after tracing a graph;
     # JAX outside jit dispatches op by op and is several times slower than jit.
     # The task's loss (a detector's is its own compute_loss).

