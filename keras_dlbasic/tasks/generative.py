@@ -127,13 +127,12 @@ class ImageGeneration(Task):
     def evaluate(self, model, data, batch_size=256):
         x_train, _ = data.arrays("train")
         x_test, _ = data.arrays("test")
-        metrics = {}
         if not hasattr(model, "scores"):  # no likelihood: its losses on the test images
-            metrics.update(super().evaluate(model, data, batch_size))
-        for split, images in (("test", x_test), ("train", x_train)):
-            for name, values in (model.scores(images, batch_size=batch_size).items()
-                                 if hasattr(model, "scores") else ()):
-                metrics[f"{split}_{name}"] = float(np.mean(values))
+            metrics = super().evaluate(model, data, batch_size)
+        else:
+            metrics = {f"{split}_{name}": float(np.mean(values))
+                       for split, images in (("test", x_test), ("train", x_train))
+                       for name, values in model.scores(images, batch_size=batch_size).items()}
         pixels = int(np.prod(x_test.shape[1:]))
         if "test_nll_nats" in metrics:
             metrics["test_bits_per_dim"] = metrics["test_nll_nats"] / (pixels * math.log(2.0))
