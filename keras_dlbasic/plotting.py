@@ -88,8 +88,9 @@ def plot_curves(curves, path, xlabel, ylabel, title="", log_y=False, first_x=1):
     save_figure(fig, path)
 
 
-def plot_image_grid(images, path, title="", columns=8):
-    """Images (N, H, W, C) in [0, 1], grey or RGB, as a grid of ``columns`` per row."""
+def plot_image_grid(images, path, title="", columns=8, column_titles=None):
+    """Images (N, H, W, C) in [0, 1], grey or RGB, as a grid of ``columns`` per row,
+    with ``column_titles`` over the first row if given."""
     count = len(images)
     rows = max(1, -(-count // columns))
     fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.9, rows * 0.9 + 0.4),
@@ -99,6 +100,8 @@ def plot_image_grid(images, path, title="", columns=8):
             image = images[i]
             ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray", vmin=0,
                       vmax=1, interpolation="nearest")
+        if column_titles is not None and i < columns:
+            ax.set_title(column_titles[i], fontsize=8)
         ax.set_axis_off()
     if title:
         fig.suptitle(title)

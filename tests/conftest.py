@@ -104,7 +104,11 @@ SMALL = {
     "pixelcnn": {"input_shape": (8, 8, 1), "filters": 4, "blocks": 1, "head_filters": 8},
     **{name: {"input_shape": (8, 8, 1), "latent_dim": 2, "hidden": (16,)}
        for name in ("autoencoder", "vae")},
+    "aae": {"input_shape": (8, 8, 1), "latent_dim": 2, "hidden": (16,),
+            "discriminator_hidden": (8,)},
     "gan": {"input_shape": (8, 8, 1), "latent_dim": 4, "filters": 4},
+    "ddpm": {"input_shape": (8, 8, 1), "timesteps": 10, "filters": (8, 8), "embedding_dim": 8,
+             "groups": 4},
 }
 
 
@@ -152,7 +156,8 @@ def random_batch(model, batch=2, seed=0):
     if hasattr(model, "noise"):  # a GAN generates from noise; it trains on real images
         return rng.standard_normal((batch, model.latent_dim)).astype("float32"), None
     if hasattr(model, "sample"):  # a generative model: binary images, no targets
-        return (rng.random((batch, *model.input_shape[1:])) < 0.5).astype("float32"), None
+        shape = getattr(model, "generator", model).input_shape[1:]  # an AAE's: its autoencoder's
+        return (rng.random((batch, *shape)) < 0.5).astype("float32"), None
     if hasattr(model, "decode"):  # a detector: images of shapes and their boxes
         from keras_dlbasic.data.shapes import shapes
 
@@ -181,3 +186,12 @@ def channels_first():
         yield
     finally:
         keras.config.set_image_data_format(previous)
+
+
+@pytest.fixture
+def quick_scorer(tmp_path, monkeypatch):
+    """The digit scorer trained for one epoch into a fresh cache (3 in the product)."""
+    from keras_dlbasic.tasks import generative
+
+    monkeypatch.setenv("KERAS_DLBASIC_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(generative, "SCORER_EPOCHS", 1)

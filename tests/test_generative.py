@@ -1,7 +1,7 @@
 """Chapter 6: counting a distribution's parameters, the masked layers, NADE and PixelCNN
 (exact, normalised likelihoods), the autoencoder and the VAE, sample-quality scores,
-the density task end to end and ``dlbasic sample``; the GAN through the generation task;
-the exports of the VAE's decoder and the GAN's generator."""
+the density task end to end and ``dlbasic sample``; the adversarial autoencoder; the GAN
+through the generation task; the exports of the VAE's decoder and the GAN's generator."""
 import itertools
 import math
 
@@ -188,15 +188,6 @@ def test_independent_pixel_baseline_by_hand():
 
 
 # --- training runs and the CLI --------------------------------------------------------------
-@pytest.fixture
-def quick_scorer(tmp_path, monkeypatch):
-    """The digit scorer trained for one epoch into a fresh cache (3 in the product)."""
-    from keras_dlbasic.tasks import generative
-
-    monkeypatch.setenv("KERAS_DLBASIC_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(generative, "SCORER_EPOCHS", 1)
-
-
 def test_vae_run_scores_samples_resumes_and_samples_from_the_cli(tmp_path, quick_scorer):
     """The density task end to end: binarised digits, the ELBO's two terms logged per
     epoch, test scores and sample quality in metrics.json, resume, then ``dlbasic sample``."""
@@ -259,6 +250,53 @@ def test_binarized_mnist_with_mock_data(tmp_path, monkeypatch):
         x, y = data.arrays("test")
     assert x.shape == (12, 28, 28, 1) and x.dtype == np.float32
     assert set(np.unique(x)) <= {0.0, 1.0} and (y == -1).all()
+
+
+# --- the adversarial autoencoder -----------------------------------------------------------
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def test_aae_losses_by_hand():
+    """d_loss = -log D(z) - log(1 - D(encoder(x))) with z from the prior; g_loss = the
+    Bernoulli reconstruction error in nats per image + w · -log D(encoder(x))."""
+    model = get_model("aae", **small_kwargs("aae"))
+    x = (np.random.default_rng(9).random((5, 8, 8, 1)) < 0.5).astype("float32")
+    z = np.random.default_rng(10).standard_normal((5, 2)).astype("float32")
+    model.prior = lambda images: z  # the prior's draw, fixed for the check
+    codes = to_numpy(model.encoder(x))
+    logits = to_numpy(model.decoder(codes)).reshape(5, -1)
+    on_codes, on_prior = (to_numpy(model.discriminator(v))[:, 0] for v in (codes, z))
+    flat = x.reshape(5, -1)
+    reconstruction = np.mean(np.sum(_softplus(logits) - flat * logits, axis=1))
+    d_loss = np.mean(_softplus(-on_prior)) + np.mean(_softplus(on_codes))
+    g_loss = reconstruction + model.adversarial_weight * np.mean(_softplus(-on_codes))
+    assert float(to_numpy(model.discriminator_loss(x))) == pytest.approx(d_loss, rel=1e-5)
+    assert float(to_numpy(model.generator_loss(x))) == pytest.approx(g_loss, rel=1e-5)
+    np.testing.assert_allclose(model.scores(x)["reconstruction_nats"],
+                               np.sum(_softplus(logits) - flat * logits, axis=1), rtol=1e-5)
+    samples = model.sample(4, seed=2)
+    assert samples.shape == (4, 8, 8, 1) and 0.0 <= samples.min() and samples.max() <= 1.0
+    assert model.exportable() is model.decoder
+
+
+def test_aae_pulls_its_codes_to_the_prior():
+    """Without a prior an autoencoder's codes lie wherever they fall (their means some 20
+    away from 0 here); the adversarial loss moves the codes of the training digits
+    towards the prior's moments, mean 0 and standard deviation 1 (128 steps: on the way)."""
+    from keras_dlbasic.data import load_dataset
+
+    x = binarize(load_dataset("mnist_5k").x_train[:1024])
+    codes = {}
+    for weight in (1e-6, 10.0):  # (a positive weight is required; 1e-6 is none at all)
+        keras.utils.set_random_seed(0)
+        model = get_model("aae", latent_dim=2, hidden=(64,), discriminator_hidden=(64, 64),
+                          adversarial_weight=weight)
+        model.compile(optimizer=keras.optimizers.Adam(3e-3))
+        model.fit(x, epochs=8, batch_size=64, verbose=0)
+        codes[weight] = model.encode(x)
+    distance = {w: np.abs(c.mean(0)).sum() + np.abs(c.std(0) - 1.0).sum() for w, c in codes.items()}
+    assert distance[10.0] < 0.2 * distance[1e-6], distance
 
 
 # --- the GAN ------------------------------------------------------------------------------

@@ -97,7 +97,8 @@ def test_forward_reload_and_training_steps(name, tmp_path):
     lr = model_info(name).recipe.lr
     if isinstance(reloaded, AdversarialModel):  # two players: each one's weights move
         reloaded.compile(optimizer=keras.optimizers.Adam(lr))
-        images = predict(reloaded, x)  # real images for the discriminator, any will do
+        # What the model trains on: images (a GAN's own, any will do; an AAE's binary ones).
+        images = predict(reloaded, x) if hasattr(reloaded, "noise") else x
         before = [to_numpy(v).copy() for v in reloaded.trainable_variables]
         logs = reloaded.train_on_batch(images, return_dict=True)
         assert all(np.isfinite(float(logs[k])) for k in ("d_loss", "g_loss"))

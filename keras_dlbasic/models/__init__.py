@@ -23,4 +23,6 @@ from keras_dlbasic.models import (  # noqa: F401, I001  (each fills the registry
     autoregressive_specs,
     vae_specs,
     gan_specs,
+    diffusion_specs,
+    aae_specs,
 )

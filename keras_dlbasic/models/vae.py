@@ -55,15 +55,10 @@ def _decoder(input_shape, latent_dim, hidden, activation, name):
     return keras.Model(codes, layers.Reshape(input_shape, name=f"{name}_image")(x), name=name)
 
 
-class _LatentModel(keras.Model):
-    """Shared by both: the config round trip and decoding codes to images in [0, 1]."""
-
-    def get_config(self):
-        return dict(self._config)
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+class Codes:
+    """Encoding images and decoding codes, for a model with ``encoder``, ``decoder`` and
+    ``latent_dim`` (a plain mixin: Keras turns the bases of functional subclasses into
+    ``Functional``, which a subclassed model such as the AAE must not inherit)."""
 
     def decode(self, codes, batch_size=256):
         """Images (N, H, W, C) in [0, 1] (each pixel's probability) of codes (N, latent_dim)."""
@@ -77,6 +72,17 @@ class _LatentModel(keras.Model):
         images = np.asarray(images, np.float32)
         return np.concatenate([np.asarray(self.encoder.predict_on_batch(images[i:i + batch_size]))
                                [..., :self.latent_dim] for i in range(0, len(images), batch_size)])
+
+
+class _LatentModel(Codes, keras.Model):
+    """Shared by both: the config round trip, encoding and decoding."""
+
+    def get_config(self):
+        return dict(self._config)
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
 
 @keras.saving.register_keras_serializable(package="keras_dlbasic")

@@ -23,7 +23,8 @@ scored on 1,000 samples; every other one is, by ``DigitScorer``: the
 ``sample_confident_share``, ``sample_class_count`` and ``sample_frechet_distance``
 of ``keras_dlbasic.metrics.generative``.
 
-A run saves its curves, a grid of 64 samples, and one grid per epoch in ``samples/``.
+A run saves its curves, a grid of 64 samples, and one grid per epoch in ``samples/``;
+a diffusion model's run also ``denoising.png``, samples going from noise to digits.
 """
 import math
 import os
@@ -150,6 +151,18 @@ class ImageGeneration(Task):
         super().figures(model, data, history, run_dir, title)
         plot_image_grid(model.sample(SAMPLE_GRID, seed=0), run_dir / "samples.png",
                         title=f"{title}: samples" if title else "samples")
+        if hasattr(model, "denoising_step"):  # diffusion: noise becoming digits, step by step
+            plot_denoising(model, run_dir / "denoising.png")
+
+
+def plot_denoising(model, path, n=8, seed=0):
+    """``n`` samples of a diffusion model (rows) from pure noise x_T to x_0 (columns)."""
+    from keras_dlbasic.plotting import plot_image_grid
+
+    _, (steps, frames) = model.sample(n, seed=seed, return_trajectory=True)
+    images = np.swapaxes(frames, 0, 1).reshape(-1, *frames.shape[2:])  # row by row
+    plot_image_grid(images, path, columns=len(steps), column_titles=[f"t={s}" for s in steps],
+                    title="from noise (left) to digits (right): ancestral sampling")
 
 
 class DensityEstimation(ImageGeneration):

@@ -1,0 +1,409 @@
+"""Chapter 6, diffusion models: the denoising diffusion probabilistic model (DDPM).
+
+References:
+* Ho, Jain & Abbeel, "Denoising Diffusion Probabilistic Models", NeurIPS 2020,
+  https://arxiv.org/abs/2006.11239 (Algorithms 1 and 2, the linear β schedule,
+  L_simple, the U-Net denoiser with a sinusoidal time embedding and GroupNorm).
+* Nichol & Dhariwal, "Improved Denoising Diffusion Probabilistic Models", ICML 2021,
+  https://arxiv.org/abs/2102.09672 (the cosine schedule, eq. 17, and the rule that
+  scales the linear schedule by 1000 / T).
+
+Lecture point: a fixed forward process adds Gaussian noise in T small steps,
+q(x_t | x_{t−1}) = N(√(1 − β_t) x_{t−1}, β_t I), until x_T is (almost) N(0, I). It has a
+closed form at any t: x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε with ᾱ_t = ∏_{s≤t} (1 − β_s).
+A network ε_θ(x_t, t) learns to tell the noise ε from x_t (Ho et al.'s L_simple, the
+mean squared error of that guess, a reweighted ELBO). Generation runs the chain
+backwards: from x_T ~ N(0, I), each step removes the predicted noise and adds a
+little fresh noise (ancestral sampling, Algorithm 2), T network calls per sample.
+
+The file holds the schedules (NumPy, keras-free), the layers (the time embedding,
+the draws of t and ε, one reverse step), the U-Net denoiser, ``DDPM`` (a functional
+subclass with its loss in ``compute_loss``, one definition for every backend) and the
+builder ``ddpm``. Time steps are 0-based in code: ``t = 0`` is the paper's t = 1.
+"""
+import math
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
+
+SCHEDULES = ("linear", "cosine")
+MAX_BETA = 0.999  # Nichol & Dhariwal's clip, so that no step destroys the signal at once
+SAMPLE_BATCH = 500
+
+
+# --- the noise schedule (NumPy) -------------------------------------------------------------
+def noise_schedule(timesteps, kind="linear"):
+    """β_1..β_T as float64 (T,).
+
+    ``"linear"``: Ho et al.'s β from 1e-4 to 0.02 at T = 1000, both ends scaled by 1000 / T
+    for other T (Nichol & Dhariwal), so ᾱ_T stays near 0 at any T.
+    ``"cosine"``: Nichol & Dhariwal eq. 17, ᾱ_t = f(t) / f(0) with
+    f(t) = cos²((t / T + s) / (1 + s) · π / 2), s = 0.008; β_t = 1 − ᾱ_t / ᾱ_{t−1}.
+    Both are clipped at 0.999 (the scaled linear one only reaches it for T < 50).
+
+    With Algorithm 2 as it stands (no clipping of the implied x_0), the cosine schedule's
+    last β ≈ 0.999 makes the first reverse step multiply the denoiser's error by
+    1 / √α_T ≈ 32; the linear schedule (1 / √α_T ≈ 1.1 at T = 100) samples well.
+    """
+    if kind == "linear":
+        scale = 1000.0 / timesteps
+        betas = np.linspace(scale * 1e-4, scale * 0.02, timesteps, dtype=np.float64)
+    elif kind == "cosine":
+        s = 0.008
+        f = np.cos((np.arange(timesteps + 1, dtype=np.float64) / timesteps + s) / (1 + s)
+                   * math.pi / 2) ** 2
+        betas = 1.0 - f[1:] / f[:-1]
+    else:
+        raise ModelArgumentError(f"schedule must be one of {', '.join(SCHEDULES)}; got {kind!r}")
+    return np.clip(betas, 0.0, MAX_BETA)
+
+
+def alpha_bars(betas):
+    """ᾱ_t = ∏_{s≤t} (1 − β_s), float64 (T,)."""
+    return np.cumprod(1.0 - np.asarray(betas, np.float64))
+
+
+def reverse_step_coefficients(timesteps, kind="linear"):
+    """The tables of Algorithm 2, float32 (T,) each: 1 / √α_t, β_t / √(1 − ᾱ_t) and
+    σ_t = √β_t, with σ = 0 at the last step (t = 0), which adds no noise."""
+    betas = noise_schedule(timesteps, kind)
+    sigma = np.sqrt(betas)
+    sigma[0] = 0.0
+    return {"inverse_sqrt_alpha": (1.0 / np.sqrt(1.0 - betas)).astype(np.float32),
+            "noise_scale": (betas / np.sqrt(1.0 - alpha_bars(betas))).astype(np.float32),
+            "sigma": sigma.astype(np.float32)}
+
+
+def _per_example(table, t):
+    """table[t] as (B, 1, 1, 1), to scale images (B, H, W, C). (The table as a (T, 1)
+    matrix: on torch that lookup is an embedding, which exports to ONNX.)"""
+    table = ops.convert_to_tensor(np.asarray(table, np.float32).reshape(-1, 1))
+    return ops.reshape(ops.take(table, ops.cast(t, "int32"), axis=0), (-1, 1, 1, 1))
+
+
+# --- layers ---------------------------------------------------------------------------------
+@keras.saving.register_keras_serializable(package="keras_dlbasic")
+class SinusoidalTimeEmbedding(layers.Layer):
+    """The Transformer's sinusoids of an integer time step, as in Ho et al.'s code (no weights).
+
+    ``[sin(t·ω_0), …, sin(t·ω_{h−1}), cos(t·ω_0), …, cos(t·ω_{h−1})]`` with h = dim / 2
+    and ω_i = max_period^(−i / (h − 1)). Computed in float32 (t reaches T − 1; float16
+    cannot hold t·ω), returned in the compute dtype.
+
+    Args:
+        dim: embedding size, even.
+        max_period: the longest period (10,000 as in the Transformer).
+
+    Call arguments:
+        t: (B,) integer time steps.
+
+    Example:
+        >>> SinusoidalTimeEmbedding(32)(np.array([0, 5], "int32")).shape
+        (2, 32)
+    """
+
+    def __init__(self, dim, max_period=10000, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 2 or dim % 2:
+            raise ModelArgumentError(f"{self.name}: dim must be an even integer >= 2; got {dim!r}")
+        self.dim, self.max_period = dim, max_period
+
+    def call(self, t):
+        half = self.dim // 2
+        frequencies = np.exp(-math.log(self.max_period) * np.arange(half) / max(half - 1, 1))
+        # ops.multiply, not `tensor * ndarray`: torch's tracer folds that into a constant.
+        angles = ops.multiply(ops.cast(ops.reshape(t, (-1, 1)), "float32"),
+                              ops.convert_to_tensor(frequencies[None].astype(np.float32)))
+        embedding = ops.concatenate([ops.sin(angles), ops.cos(angles)], axis=-1)  # (B, dim)
+        return ops.cast(embedding, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.dim)
+
+    def get_config(self):
+        return {**super().get_config(), "dim": self.dim, "max_period": self.max_period}
+
+
+@keras.saving.register_keras_serializable(package="keras_dlbasic")
+class RandomTimesteps(layers.Layer):
+    """t ~ Uniform{0, …, T − 1}, one per example of a batch, drawn with a ``SeedGenerator``.
+
+    At inference (``training=False``) the draw is fixed by ``seed`` (a stateless draw), so
+    that a validation loss and the outputs of a saved and reloaded model are repeatable.
+
+    Call: any (B, ...) tensor -> (B,) int32.
+    """
+
+    def __init__(self, timesteps, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.timesteps, self.seed = timesteps, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=None):
+        return keras.random.randint((ops.shape(inputs)[0],), 0, self.timesteps, dtype="int32",
+                                    seed=self.seed_generator if training else self.seed)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],)
+
+    def compute_output_spec(self, inputs, training=None):
+        return keras.KerasTensor((inputs.shape[0],), dtype="int32")
+
+    def get_config(self):
+        return {**super().get_config(), "timesteps": self.timesteps, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="keras_dlbasic")
+class ForwardDiffusion(layers.Layer):
+    """q(x_t | x_0) in closed form: x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε, ε ~ N(0, I).
+
+    ε is drawn with a ``SeedGenerator``; at inference (``training=False``) from the fixed
+    ``seed``, as in ``RandomTimesteps``.
+
+    Call: ``[x_0 (B, H, W, C) in [−1, 1], t (B,) int]`` -> ``[x_t, ε]``, both (B, H, W, C).
+    """
+
+    def __init__(self, timesteps, schedule="linear", seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.timesteps, self.schedule, self.seed = timesteps, schedule, seed
+        self.alpha_bar = alpha_bars(noise_schedule(timesteps, schedule)).astype(np.float32)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=None):
+        x0, t = inputs
+        x0 = ops.cast(x0, "float32")
+        noise = keras.random.normal(ops.shape(x0), dtype="float32",
+                                    seed=self.seed_generator if training else self.seed)
+        alpha_bar = _per_example(self.alpha_bar, t)  # (B, 1, 1, 1)
+        x_t = ops.sqrt(alpha_bar) * x0 + ops.sqrt(1.0 - alpha_bar) * noise
+        return [ops.cast(x_t, self.compute_dtype), ops.cast(noise, self.compute_dtype)]
+
+    def compute_output_shape(self, input_shape):
+        return [tuple(input_shape[0]), tuple(input_shape[0])]
+
+    def get_config(self):
+        return {**super().get_config(), "timesteps": self.timesteps, "schedule": self.schedule,
+                "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="keras_dlbasic")
+class ReverseStep(layers.Layer):
+    """One step of ancestral sampling (Ho et al. Algorithm 2, line 4), no weights:
+
+        x_{t−1} = 1 / √α_t · (x_t − β_t / √(1 − ᾱ_t) · ε_θ(x_t, t)) + σ_t z,  σ_t² = β_t,
+
+    with σ = 0 at t = 0 (the last step adds no noise). The three tables are constants
+    looked up per example (``ops.take``), so the step exports as one graph.
+
+    Call: ``[x_t, t (B,) int, z, predicted noise]``, images (B, H, W, C) -> x_{t−1}.
+    """
+
+    def __init__(self, timesteps, schedule="linear", **kwargs):
+        super().__init__(**kwargs)
+        self.timesteps, self.schedule = timesteps, schedule
+        self.tables = reverse_step_coefficients(timesteps, schedule)
+
+    def call(self, inputs):
+        x_t, t, z, noise = (ops.cast(v, "float32") if i != 1 else v for i, v in enumerate(inputs))
+        mean = _per_example(self.tables["inverse_sqrt_alpha"], t) * (
+            x_t - _per_example(self.tables["noise_scale"], t) * noise)
+        return ops.cast(mean + _per_example(self.tables["sigma"], t) * z, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0])
+
+    def get_config(self):
+        return {**super().get_config(), "timesteps": self.timesteps, "schedule": self.schedule}
+
+
+# --- the U-Net denoiser ---------------------------------------------------------------------
+def residual_block(x, time, filters, groups, name):
+    """Ho et al.'s block: GroupNorm, swish, 3x3 conv, + a projection of the time embedding,
+    GroupNorm, swish, 3x3 conv; a 1x1 conv on the shortcut when the width changes."""
+    h = layers.GroupNormalization(groups, name=f"{name}_norm1")(x)
+    h = layers.Activation("swish", name=f"{name}_act1")(h)
+    h = layers.Conv2D(filters, 3, padding="same", name=f"{name}_conv1")(h)
+    shift = layers.Dense(filters, name=f"{name}_time")(time)  # (B, filters)
+    h = layers.Add(name=f"{name}_add_time")([h, layers.Reshape((1, 1, filters),
+                                                              name=f"{name}_time_map")(shift)])
+    h = layers.GroupNormalization(groups, name=f"{name}_norm2")(h)
+    h = layers.Activation("swish", name=f"{name}_act2")(h)
+    h = layers.Conv2D(filters, 3, padding="same", name=f"{name}_conv2")(h)
+    if x.shape[-1] != filters:
+        x = layers.Conv2D(filters, 1, name=f"{name}_shortcut")(x)
+    return layers.Add(name=f"{name}_out")([x, h])
+
+
+def unet(input_shape, filters=(64, 128, 128), embedding_dim=256, groups=8, name="denoiser"):
+    """ε_θ(x_t, t): ``[x_t (B, H, W, C), t (B,) int32]`` -> predicted noise (B, H, W, C).
+
+    One level per entry of ``filters``, at full resolution, then halved each time (28 -> 14
+    -> 7 for three): a residual block per level on the way down (its output is the skip),
+    a middle block, and on the way up a residual block on [x, skip] concatenated, then
+    nearest-neighbour upsampling and a 3x3 conv to the next level's width.
+    The time step enters every block through the embedding MLP
+    (sinusoids of ``embedding_dim`` -> Dense -> swish -> Dense). Ho et al.'s CIFAR-10 U-Net
+    has two blocks per level and self-attention at 16x16; this keeps one and none.
+    """
+    images = keras.Input(shape=input_shape, name="x_t")
+    steps = keras.Input(shape=(), dtype="int32", name="t")
+    time = SinusoidalTimeEmbedding(embedding_dim, name="time_embedding")(steps)
+    time = layers.Dense(embedding_dim, activation="swish", name="time_dense1")(time)
+    time = layers.Dense(embedding_dim, name="time_dense2")(time)
+    time = layers.Activation("swish", name="time_act")(time)  # shared by every block's projection
+
+    x = layers.Conv2D(filters[0], 3, padding="same", name="stem")(images)
+    skips = []
+    for level, width in enumerate(filters):
+        if level:
+            x = layers.Conv2D(x.shape[-1], 3, strides=2, padding="same",
+                              name=f"down{level}_downsample")(x)
+        x = residual_block(x, time, width, groups, f"down{level}")
+        skips.append(x)  # (B, H / 2^level, W / 2^level, width)
+    x = residual_block(x, time, filters[-1], groups, "middle")
+    for level in reversed(range(len(filters))):
+        x = layers.Concatenate(name=f"up{level}_concat")([x, skips[level]])
+        x = residual_block(x, time, filters[level], groups, f"up{level}")
+        if level:  # to the next level's resolution and width
+            x = layers.UpSampling2D(2, name=f"up{level}_upsample")(x)
+            x = layers.Conv2D(filters[level - 1], 3, padding="same", name=f"up{level}_upconv")(x)
+    x = layers.GroupNormalization(groups, name="out_norm")(x)
+    x = layers.Activation("swish", name="out_act")(x)
+    # Zero-initialised as in Ho et al.: the untrained network predicts ε = 0.
+    noise = layers.Conv2D(input_shape[-1], 3, padding="same", kernel_initializer="zeros",
+                          dtype="float32", name="noise")(x)
+    return keras.Model([images, steps], noise, name=name)
+
+
+# --- the model ------------------------------------------------------------------------------
+@keras.saving.register_keras_serializable(package="keras_dlbasic")
+class DDPM(keras.Model):
+    """A DDPM on images in [0, 1] (mapped to x_0 = 2x − 1 in [−1, 1] inside).
+
+    Args:
+        input_shape: (H, W, C), H and W divisible by 2^(len(filters) − 1).
+        timesteps: T, the number of diffusion steps.
+        schedule: ``"linear"`` or ``"cosine"`` (``noise_schedule``).
+        filters: the U-Net's width at each resolution.
+        embedding_dim: size of the time embedding.
+        groups: GroupNorm groups; every width must be divisible by it.
+        seed: seed of the draws of t and ε in training.
+
+    Calling it draws t and ε per example (fixed draws at inference) and gives
+    ``{"noise": ε, "prediction": ε_θ(x_t, t)}``; ``compute_loss`` is their mean squared
+    error, L_simple. ``denoiser`` is the U-Net, ``denoising_step()`` one reverse step.
+    """
+
+    sequential_sampling = False  # T network calls, but each for the whole batch of images
+
+    def __init__(self, input_shape=(28, 28, 1), timesteps=1000, schedule="linear",
+                 filters=(64, 128, 128), embedding_dim=256, groups=8, seed=0, name="ddpm",
+                 **kwargs):
+        input_shape, filters = _check(input_shape, timesteps, schedule, filters, embedding_dim,
+                                      groups, seed, name)
+        denoiser = unet(input_shape, filters, embedding_dim, groups)
+        images = keras.Input(shape=input_shape, name="image")
+        x0 = layers.Rescaling(2.0, offset=-1.0, name="signed")(images)  # [0, 1] -> [−1, 1]
+        t = RandomTimesteps(timesteps, seed=seed, name="t")(images)
+        x_t, noise = ForwardDiffusion(timesteps, schedule, seed=seed + 1, name="x_t")([x0, t])
+        super().__init__(images, {"noise": noise, "prediction": denoiser([x_t, t])}, name=name,
+                         **kwargs)
+        self.denoiser, self.timesteps, self.schedule = denoiser, timesteps, schedule
+        self._config = {"input_shape": input_shape, "timesteps": timesteps, "schedule": schedule,
+                        "filters": list(filters), "embedding_dim": embedding_dim,
+                        "groups": groups, "seed": seed, "name": name}
+        # Built once, beside the denoiser it shares its weights with, so that its
+        # predict function compiles once (JAX) and every copy of the model has it.
+        x_t = keras.Input(shape=input_shape, name="x_t")
+        t = keras.Input(shape=(), dtype="int32", name="t")
+        z = keras.Input(shape=input_shape, name="z")
+        # float32 out whatever the policy: the chain of T steps keeps its state in float32.
+        previous = ReverseStep(timesteps, schedule, dtype="float32", name="x_previous")(
+            [x_t, t, z, denoiser([x_t, t])])
+        self.step_model = keras.Model([x_t, t, z], previous, name=f"{name}_step")
+
+    def get_config(self):
+        return dict(self._config)
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """L_simple: mean over pixels and batch of (ε − ε_θ(x_t, t))²."""
+        return ops.mean(ops.square(ops.cast(y_pred["prediction"], "float32")
+                                   - ops.cast(y_pred["noise"], "float32")))
+
+    def denoising_step(self):
+        """The model ``[x_t, t (B,) int32, z] -> x_{t−1}`` of Algorithm 2, images in [−1, 1]."""
+        return self.step_model
+
+    def exportable(self):
+        """What is exported: the denoiser as one denoising step (``denoising_step``)."""
+        return self.step_model
+
+    def sample(self, n, seed=0, return_trajectory=False, frames=8):
+        """Ancestral sampling (Algorithm 2) from x_T ~ N(0, I): T calls of the step model,
+        500 images at a time; x_T and every z from ``np.random.default_rng(seed)``.
+
+        Returns (n, H, W, C) float32 in [0, 1] (x_0 mapped back and clipped). With
+        ``return_trajectory``, also ``(steps, images)``: ``frames`` evenly spaced s from T
+        down to 0 (int (frames,)) and x_s in [0, 1], (frames, n, H, W, C): noise -> digit.
+        """
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal((n, *self.input_shape[1:]), dtype=np.float32)  # x_T
+        recorded = set(np.linspace(self.timesteps, 0, frames).round().astype(int).tolist())
+        trajectory = {self.timesteps: x} if self.timesteps in recorded else {}
+        for t in reversed(range(self.timesteps)):  # x_{t+1} -> x_t (the paper's x_t -> x_{t−1})
+            z = rng.standard_normal(x.shape, dtype=np.float32)
+            steps = np.full((n,), t, np.int32)
+            x = np.concatenate([np.asarray(self.step_model.predict_on_batch(
+                [x[i:i + SAMPLE_BATCH], steps[i:i + SAMPLE_BATCH], z[i:i + SAMPLE_BATCH]]),
+                np.float32) for i in range(0, n, SAMPLE_BATCH)])
+            if t in recorded:
+                trajectory[t] = x
+        images = _to_unit(x)
+        if not return_trajectory:
+            return images
+        steps = np.array(sorted(trajectory, reverse=True))
+        return images, (steps, np.stack([_to_unit(trajectory[s]) for s in steps]))
+
+
+def _to_unit(x):
+    """[−1, 1] -> [0, 1], clipped, float32."""
+    return np.clip((np.asarray(x, np.float32) + 1.0) / 2.0, 0.0, 1.0)
+
+
+def _check(input_shape, timesteps, schedule, filters, embedding_dim, groups, seed, name):
+    check_positive_ints(name, timesteps=timesteps, filters=filters, embedding_dim=embedding_dim,
+                        groups=groups)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ModelArgumentError(f"{name}: seed must be a non-negative integer; got seed={seed!r}")
+    if schedule not in SCHEDULES:
+        raise ModelArgumentError(
+            f"{name}: schedule must be one of {', '.join(SCHEDULES)}; got {schedule!r}")
+    if embedding_dim % 2:
+        raise ModelArgumentError(f"{name}: embedding_dim must be even; got {embedding_dim}")
+    if any(f % groups for f in filters):
+        raise ModelArgumentError(
+            f"{name}: every width in filters must be divisible by groups={groups}; got {filters}")
+    if input_shape is None or len(input_shape) != 3 or any(
+            isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in input_shape):
+        raise ModelArgumentError(f"{name}: input_shape must be (H, W, C); got {input_shape}")
+    if keras.config.image_data_format() != "channels_last":
+        raise ModelArgumentError(f"{name} is built channels last only")
+    factor = 2 ** (len(filters) - 1)
+    if input_shape[0] % factor or input_shape[1] % factor:
+        raise ModelArgumentError(
+            f"{name}: H and W must be divisible by {factor} for {len(filters)} levels; "
+            f"got input_shape={tuple(input_shape)}")
+    return tuple(input_shape), tuple(filters)
+
+
+def ddpm(input_shape=(28, 28, 1), timesteps=1000, schedule="linear", filters=(64, 128, 128),
+         embedding_dim=256, groups=8, seed=0, name="ddpm"):
+    """A DDPM with a small U-Net denoiser (see ``DDPM``)."""
+    return DDPM(input_shape, timesteps, schedule, filters, embedding_dim, groups, seed, name)
