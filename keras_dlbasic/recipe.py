@@ -32,6 +32,7 @@ class Recipe:
         batch_size: examples per step.
         lr: Adam's learning rate (its peak under the ``"cosine"`` schedule).
         schedule: ``"constant"``, or ``"cosine"``: decayed to 0 over the run.
+        beta_1: Adam's decay rate of its gradient average (0.5 in DCGAN's recipe).
         model_kwargs: builder arguments the recipe sets (e.g. ``units=32``);
             checked against the builder's signature when the model is built.
     """
@@ -41,6 +42,7 @@ class Recipe:
     lr: float = 1e-3
     schedule: str = "constant"
     model_kwargs: dict = dataclasses.field(default_factory=dict)
+    beta_1: float = 0.9
 
     def __post_init__(self):
         for field in ("epochs", "batch_size"):
@@ -51,6 +53,9 @@ class Recipe:
                 self.lr > 0 and math.isfinite(self.lr)):
             raise ModelArgumentError(f"lr must be a positive number; got {self.lr!r}")
         check_choice("schedule", self.schedule, SCHEDULES)
+        if isinstance(self.beta_1, bool) or not isinstance(self.beta_1, (int, float)) or not (
+                0 <= self.beta_1 < 1):
+            raise ModelArgumentError(f"beta_1 must be in [0, 1); got {self.beta_1!r}")
         if not isinstance(self.model_kwargs, dict):
             raise ModelArgumentError(
                 f"model_kwargs must be a dict of builder arguments; got {self.model_kwargs!r}")
@@ -77,7 +82,9 @@ class Recipe:
     def describe(self):
         """``"10 epochs, batch 64, Adam lr 0.001, constant schedule, units=32"``."""
         return ", ".join([f"{self.epochs} epochs", f"batch {self.batch_size}",
-                          f"Adam lr {self.lr:g}", f"{self.schedule} schedule",
+                          f"Adam lr {self.lr:g}" + (f" beta_1 {self.beta_1:g}"
+                                                    if self.beta_1 != 0.9 else ""),
+                          f"{self.schedule} schedule",
                           *(f"{k}={v}" for k, v in self.model_kwargs.items())])
 
 
@@ -116,9 +123,11 @@ class TrainConfig:
     limit: int = None
     backend: str = ""
     model_kwargs: dict = dataclasses.field(default_factory=dict)
+    beta_1: float = 0.9
 
     def recipe(self):
-        return Recipe(self.epochs, self.batch_size, self.lr, self.schedule, self.model_kwargs)
+        return Recipe(self.epochs, self.batch_size, self.lr, self.schedule, self.model_kwargs,
+                      self.beta_1)
 
     @classmethod
     def from_dict(cls, values):
@@ -154,7 +163,8 @@ def resolve_config(model, dataset=None, epochs=None, batch_size=None, lr=None, s
     given = {k: v for k, v in (model_kwargs or {}).items() if v is not None}
     config = TrainConfig(
         model=spec.name, dataset=dataset, epochs=recipe.epochs, batch_size=recipe.batch_size,
-        lr=recipe.lr, schedule=recipe.schedule, seed=0 if seed is None else seed,
+        lr=recipe.lr, schedule=recipe.schedule, beta_1=recipe.beta_1,
+        seed=0 if seed is None else seed,
         precision=precision or "float32", data_dir=data_dir, limit=limit,
         backend=current_backend(), model_kwargs={**recipe.model_kwargs, **given},
     )

@@ -107,8 +107,9 @@ def learning_rate(config, steps_per_epoch):
 
 
 def default_optimizer(config, steps_per_epoch):
-    """Adam at the run's learning rate (or schedule)."""
-    return keras.optimizers.Adam(learning_rate=learning_rate(config, steps_per_epoch))
+    """Adam at the run's learning rate (or schedule) and ``beta_1``."""
+    return keras.optimizers.Adam(learning_rate=learning_rate(config, steps_per_epoch),
+                                 beta_1=config.beta_1)
 
 
 def steps_per_epoch(inputs):

@@ -188,10 +188,17 @@ def channels_first():
         keras.config.set_image_data_format(previous)
 
 
+@pytest.fixture(scope="session")
+def scorer_cache(tmp_path_factory):
+    """A cache of this test session's own: the first test that scores samples trains
+    the digit scorer into it, the others read it."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture
-def quick_scorer(tmp_path, monkeypatch):
-    """The digit scorer trained for one epoch into a fresh cache (3 in the product)."""
+def quick_scorer(scorer_cache, monkeypatch):
+    """The digit scorer trained for one epoch into the session's cache (3 in the product)."""
     from keras_dlbasic.tasks import generative
 
-    monkeypatch.setenv("KERAS_DLBASIC_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("KERAS_DLBASIC_CACHE", str(scorer_cache))
     monkeypatch.setattr(generative, "SCORER_EPOCHS", 1)

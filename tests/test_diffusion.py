@@ -210,3 +210,4 @@ def test_ddpm_run_through_the_generation_task(tmp_path, quick_scorer):
     assert {"sample_confident_share", "sample_class_count", "sample_frechet_distance"} <= set(metrics)
     for figure in ("denoising.png", "samples.png", "samples/epoch_002.png"):
         assert (run / figure).read_bytes()[:4] == b"\x89PNG"
+    assert not (run / "samples" / "epoch_001.png").exists()  # a grid every 5 epochs, and the last

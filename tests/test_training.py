@@ -315,9 +315,14 @@ def test_recipes_are_typed_and_refuse_unknown_keys(tmp_path):
         Recipe.from_dict({"epoch": 3})
     for bad, message in [({"lr": 0}, "lr must be a positive number"),
                          ({"batch_size": 2.5}, "batch_size must be at least 1"),
-                         ({"schedule": "step"}, "unknown schedule 'step'")]:
+                         ({"schedule": "step"}, "unknown schedule 'step'"),
+                         ({"beta_1": 1.0}, r"beta_1 must be in \[0, 1\)")]:
         with pytest.raises(ModelArgumentError, match=message):
             Recipe(**bad)
+    # A recipe's beta_1 reaches the run's Adam: DCGAN's 0.5 for the GAN, 0.9 elsewhere.
+    gan, cnn = (training.resolve_config(name) for name in ("gan", "cnn"))
+    assert (gan.beta_1, cnn.beta_1) == (0.5, 0.9)
+    assert float(training.default_optimizer(gan, 10).beta_1) == 0.5
     with pytest.raises(ModelArgumentError, match="gru: unknown argument 'unit'; did you mean units"):
         training.train(training.resolve_config("gru", model_kwargs={"unit": 8}), tmp_path / "run",
                        verbose=0)

@@ -298,6 +298,7 @@ class DDPM(keras.Model):
     """
 
     sequential_sampling = False  # T network calls, but each for the whole batch of images
+    epoch_sample_every = 5  # the trainer's grid of samples per epoch: T calls, so every 5th
 
     def __init__(self, input_shape=(28, 28, 1), timesteps=1000, schedule="linear",
                  filters=(64, 128, 128), embedding_dim=256, groups=8, seed=0, name="ddpm",

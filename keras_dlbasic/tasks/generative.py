@@ -171,8 +171,9 @@ class DensityEstimation(ImageGeneration):
 
 class EpochSamples(keras.callbacks.Callback):
     """Saves ``epoch_NNN.png`` in ``directory``, 64 samples of the same noise, after
-    every epoch: how the model learns, one grid at a time. Skipped for models that
-    sample pixel by pixel."""
+    every epoch: how the model learns, one grid at a time. A model whose samples cost
+    many network calls sets ``epoch_sample_every`` (a DDPM: T calls, every 5 epochs;
+    the last epoch always has its grid). Skipped for models that sample pixel by pixel."""
 
     def __init__(self, directory):
         super().__init__()
@@ -181,7 +182,9 @@ class EpochSamples(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         from keras_dlbasic.plotting import plot_image_grid
 
-        if getattr(self.model, "sequential_sampling", False):
+        every = getattr(self.model, "epoch_sample_every", 1)
+        last = epoch + 1 == self.params.get("epochs")
+        if getattr(self.model, "sequential_sampling", False) or ((epoch + 1) % every and not last):
             return
         self.directory.mkdir(parents=True, exist_ok=True)
         plot_image_grid(self.model.sample(SAMPLE_GRID, seed=0),
