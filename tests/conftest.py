@@ -197,8 +197,10 @@ def scorer_cache(tmp_path_factory):
 
 @pytest.fixture
 def quick_scorer(scorer_cache, monkeypatch):
-    """The digit scorer trained for one epoch into the session's cache (3 in the product)."""
+    """The digit scorer trained for one epoch into the session's cache (3 in the product),
+    judging 200 samples (1,000 in the product)."""
     from keras_dlbasic.tasks import generative
 
     monkeypatch.setenv("KERAS_DLBASIC_CACHE", str(scorer_cache))
     monkeypatch.setattr(generative, "SCORER_EPOCHS", 1)
+    monkeypatch.setattr(generative, "QUALITY_SAMPLES", 200)

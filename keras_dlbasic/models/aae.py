@@ -25,7 +25,7 @@ from keras import layers, ops
 from keras_dlbasic.adversarial import AdversarialModel
 from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
 from keras_dlbasic.losses import bernoulli_nll
-from keras_dlbasic.models.vae import Autoencoder, Codes, _check, _decoder, _mlp
+from keras_dlbasic.models.vae import Codes, _check, _decoder, _mlp
 
 
 @keras.saving.register_keras_serializable(package="keras_dlbasic")
@@ -44,12 +44,9 @@ class AAE(Codes, AdversarialModel):
     ``encoder``: x -> z (B, d), deterministic. ``decoder``: z -> pixel logits.
     ``discriminator``: z -> one logit, prior sample (> 0) or code of an image.
     Calling the AAE reconstructs: images -> pixel logits. ``fit`` logs ``d_loss`` and
-    ``g_loss`` (reconstruction + weighted adversarial loss); ``scores`` and ``sample``
-    are the autoencoder's.
+    ``g_loss`` (reconstruction + weighted adversarial loss); ``scores`` (reconstruction
+    in nats) and ``sample`` (z ~ N(0, I), decoded) come from ``vae.Codes``.
     """
-
-    scores = Autoencoder.scores
-    sample = Autoencoder.sample
 
     def __init__(self, input_shape=(28, 28, 1), latent_dim=8, hidden=(1000, 1000),
                  discriminator_hidden=(1000, 1000), adversarial_weight=10.0, seed=0, name="aae",

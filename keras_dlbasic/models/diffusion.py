@@ -207,7 +207,8 @@ class ReverseStep(layers.Layer):
         self.tables = reverse_step_coefficients(timesteps, schedule)
 
     def call(self, inputs):
-        x_t, t, z, noise = (ops.cast(v, "float32") if i != 1 else v for i, v in enumerate(inputs))
+        x_t, t, z, noise = inputs
+        x_t, z, noise = (ops.cast(v, "float32") for v in (x_t, z, noise))
         mean = _per_example(self.tables["inverse_sqrt_alpha"], t) * (
             x_t - _per_example(self.tables["noise_scale"], t) * noise)
         return ops.cast(mean + _per_example(self.tables["sigma"], t) * z, self.compute_dtype)

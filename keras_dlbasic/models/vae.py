@@ -56,8 +56,8 @@ def _decoder(input_shape, latent_dim, hidden, activation, name):
 
 
 class Codes:
-    """Encoding images and decoding codes, for a model with ``encoder``, ``decoder`` and
-    ``latent_dim`` (a plain mixin: Keras turns the bases of functional subclasses into
+    """Encoding images, decoding codes, sampling and reconstruction scores, for a model
+    with ``encoder``, ``decoder`` and ``latent_dim`` (a plain mixin: Keras turns the bases of functional subclasses into
     ``Functional``, which a subclassed model such as the AAE must not inherit)."""
 
     def decode(self, codes, batch_size=256):
@@ -72,6 +72,21 @@ class Codes:
         images = np.asarray(images, np.float32)
         return np.concatenate([np.asarray(self.encoder.predict_on_batch(images[i:i + batch_size]))
                                [..., :self.latent_dim] for i in range(0, len(images), batch_size)])
+
+    def sample(self, n, seed=0):
+        """Decoded random codes z ~ N(0, I): (n, H, W, C), each pixel's probability in
+        [0, 1]. Digits for a VAE or an AAE, whose codes were made to fill the prior; not
+        for an autoencoder, whose codes nothing placed there."""
+        rng = np.random.default_rng(seed)
+        return self.decode(rng.standard_normal((n, self.latent_dim)))
+
+    def scores(self, images, batch_size=256):
+        """``{"reconstruction_nats": -log p(x | decoder(encoder(x)))}`` of each image,
+        through the model's own call (images -> reconstruction logits)."""
+        images = np.asarray(images, np.float32)
+        return {"reconstruction_nats": np.concatenate([
+            ops.convert_to_numpy(bernoulli_nll(batch, self.predict_on_batch(batch)))
+            for batch in (images[i:i + batch_size] for i in range(0, len(images), batch_size))])}
 
 
 class _LatentModel(Codes, keras.Model):
@@ -121,17 +136,6 @@ class Autoencoder(_LatentModel):
         """Reconstruction: -log p(x | decoder(encoder(x))) in nats per image."""
         return ops.mean(bernoulli_nll(x, y_pred))
 
-    def scores(self, images, batch_size=256):
-        """``{"reconstruction_nats": -log p(x | decoder(encoder(x)))}`` of each image."""
-        images = np.asarray(images, np.float32)
-        return {"reconstruction_nats": np.concatenate([
-            ops.convert_to_numpy(bernoulli_nll(batch, self.predict_on_batch(batch)))
-            for batch in (images[i:i + batch_size] for i in range(0, len(images), batch_size))])}
-
-    def sample(self, n, seed=0):
-        """Decoded random codes z ~ N(0, I): (n, H, W, C) in [0, 1]."""
-        rng = np.random.default_rng(seed)
-        return self.decode(rng.standard_normal((n, self.latent_dim)))
 
 
 @keras.saving.register_keras_serializable(package="keras_dlbasic")
@@ -203,11 +207,6 @@ class VAE(_LatentModel):
         reconstruction, kl = (np.concatenate(part) for part in zip(*out))
         return {"neg_elbo_nats": reconstruction + kl, "reconstruction_nats": reconstruction,
                 "kl_nats": kl}
-
-    def sample(self, n, seed=0):
-        """z ~ N(0, I), decoded: (n, H, W, C), each pixel's probability in [0, 1]."""
-        rng = np.random.default_rng(seed)
-        return self.decode(rng.standard_normal((n, self.latent_dim)))
 
     def exportable(self):
         """The network a deployment runs: the decoder, codes -> pixel logits."""

@@ -155,16 +155,6 @@ class ImageGeneration(Task):
             plot_denoising(model, run_dir / "denoising.png")
 
 
-def plot_denoising(model, path, n=8, seed=0):
-    """``n`` samples of a diffusion model (rows) from pure noise x_T to x_0 (columns)."""
-    from keras_dlbasic.plotting import plot_image_grid
-
-    _, (steps, frames) = model.sample(n, seed=seed, return_trajectory=True)
-    images = np.swapaxes(frames, 0, 1).reshape(-1, *frames.shape[2:])  # row by row
-    plot_image_grid(images, path, columns=len(steps), column_titles=[f"t={s}" for s in steps],
-                    title="from noise (left) to digits (right): ancestral sampling")
-
-
 class DensityEstimation(ImageGeneration):
     binary = True
 
@@ -190,3 +180,13 @@ class EpochSamples(keras.callbacks.Callback):
         plot_image_grid(self.model.sample(SAMPLE_GRID, seed=0),
                         self.directory / f"epoch_{epoch + 1:03d}.png",
                         title=f"samples after epoch {epoch + 1}")
+
+
+def plot_denoising(model, path, n=8, seed=0):
+    """``n`` samples of a diffusion model (rows) from pure noise x_T to x_0 (columns)."""
+    from keras_dlbasic.plotting import plot_image_grid
+
+    _, (steps, frames) = model.sample(n, seed=seed, return_trajectory=True)
+    images = np.swapaxes(frames, 0, 1).reshape(-1, *frames.shape[2:])  # row by row
+    plot_image_grid(images, path, columns=len(steps), column_titles=[f"t={s}" for s in steps],
+                    title="from noise (left) to digits (right): ancestral sampling")
