@@ -3,6 +3,7 @@
 and the shared layer checks."""
 import doctest
 import math
+from fractions import Fraction
 
 import keras
 import numpy as np
@@ -29,11 +30,12 @@ def adaptive_max_pool(x, n):
 
 
 def roi_pool(features, box, size, scale):
-    """torchvision's ``roi_pool`` CPU kernel for one (H, W, C) map and one box."""
+    """torchvision's ``roi_pool`` CPU kernel for one (H, W, C) map and one box, with
+    exact bin edges (``Fraction``) where the kernel divides in float32."""
     height, width = features.shape[:2]
-    x1, y1, x2, y2 = (math.copysign(math.floor(abs(v * scale) + 0.5), v) for v in box)
-    bin_h = max(y2 - y1 + 1, 1) / size
-    bin_w = max(x2 - x1 + 1, 1) / size
+    x1, y1, x2, y2 = (int(math.copysign(math.floor(abs(v * scale) + 0.5), v)) for v in box)
+    bin_h = Fraction(max(y2 - y1 + 1, 1), size)
+    bin_w = Fraction(max(x2 - x1 + 1, 1), size)
     out = np.zeros((size, size, features.shape[2]), features.dtype)
     for ph in range(size):
         hstart = min(max(math.floor(ph * bin_h) + y1, 0), height)
@@ -92,20 +94,32 @@ def test_roi_pooling_docstring_example():
     assert runner.tries >= 3 and runner.failures == 0
 
 
-def test_roi_pooling_matches_torchvision_kernel():
-    features = RNG.normal(size=(2, 9, 11, 3)).astype("float32")
+@pytest.mark.parametrize("size", [3, 7])
+def test_roi_pooling_matches_torchvision_kernel(size):
+    rng = np.random.default_rng(size)  # its own draws, whichever tests ran before
+    features = rng.normal(size=(2, 9, 11, 3)).astype("float32")
     scale = 1 / 8
-    boxes = RNG.uniform(-10, 95, size=(2, 6, 4)).astype("float32")
+    boxes = rng.uniform(-10, 95, size=(2, 40, 4)).astype("float32")
     boxes[..., 2:] = np.maximum(boxes[..., 2:], boxes[..., :2])  # x2 >= x1, y2 >= y1
     boxes[0, 0] = [-40, -40, -20, -20]  # off the map: every bin empty, 0
     boxes[0, 1] = [4, 4, 4, 4]  # one cell
     boxes[1, 0] = [60, 50, 200, 300]  # past the far edges
-    out = to_numpy(RoIPooling(output_size=(3, 3), spatial_scale=scale)([features, boxes]))
-    assert out.shape == (2, 6, 3, 3, 3)
-    expected = np.stack([[roi_pool(features[b], box, 3, scale) for box in boxes[b]]
+    out = to_numpy(RoIPooling(output_size=size, spatial_scale=scale)([features, boxes]))
+    assert out.shape == (2, 40, size, size, 3)
+    expected = np.stack([[roi_pool(features[b], box, size, scale) for box in boxes[b]]
                          for b in range(2)])
     np.testing.assert_array_equal(out, expected)
     assert np.all(out[0, 0] == 0)
+
+
+def test_roi_pooling_bin_edges_are_exact():
+    # 7 cells into 13 bins: the last bin is cell 6 alone. torchvision's float32
+    # 13 * (7 / 13) is 7.0000005, whose ceiling would reach cell 7, past the box.
+    features = np.arange(9, dtype="float32").reshape(1, 1, 9, 1)
+    boxes = np.array([[[0, 0, 6, 0]]], "float32")
+    out = to_numpy(RoIPooling(output_size=(1, 13), spatial_scale=1.0)([features, boxes]))
+    np.testing.assert_array_equal(out[0, 0, 0, :, 0],
+                                  [0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6])
 
 
 def test_roi_pooling_gradient_reaches_each_bins_maximum():

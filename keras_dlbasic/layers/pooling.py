@@ -114,7 +114,9 @@ class RoIPooling(keras.layers.Layer):
     (inclusive, at least one cell). Bin j of the grid's w columns covers cells
     ``x1' + [floor(j·n/w), ceil((j+1)·n/w))``, n = x2' - x1' + 1, clipped to the map;
     rows likewise. A bin that covers no cell of the map gives 0. This is
-    ``torchvision.ops.roi_pool``.
+    ``torchvision.ops.roi_pool``, with the bin edges in exact integer arithmetic: the
+    same on every backend and compiler, where torchvision's float32 ``j·(n/w)`` can,
+    rarely (7 cells into 13 bins), reach one cell past the box.
 
     Args:
         output_size: ``(height, width)`` of the pooled grid, or one integer.
@@ -188,10 +190,11 @@ def roi_pool(features, boxes, output_size, spatial_scale):
 
 def _bins(start, stop, length, count):
     """Masks (B, R, count, length) of the cells in each bin, and which bins are empty."""
-    size = ops.maximum(stop - start + 1, 1.0)[..., None] / count  # (B, R, 1)
-    index = ops.arange(count, dtype="float32")
-    lo = ops.clip(ops.floor(index * size) + start[..., None], 0, length)  # (B, R, count)
-    hi = ops.clip(ops.ceil((index + 1) * size) + start[..., None], 0, length)
-    positions = ops.cast(ops.arange(length), "float32")
+    start = ops.cast(start, "int32")[..., None]  # (B, R, 1)
+    cells = ops.maximum(ops.cast(stop, "int32")[..., None] - start + 1, 1)
+    index = ops.arange(count, dtype="int32")
+    lo = ops.clip(ops.floor_divide(index * cells, count) + start, 0, length)  # (B, R, count)
+    hi = ops.clip(ops.floor_divide((index + 1) * cells + count - 1, count) + start, 0, length)
+    positions = ops.arange(length, dtype="int32")
     mask = ops.logical_and(positions >= lo[..., None], positions < hi[..., None])
     return mask, hi <= lo
