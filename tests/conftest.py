@@ -18,6 +18,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+# Inference-mode outputs as NumPy, compiled on JAX.
+from keras_dlbasic.export import inference_outputs as predict  # noqa: E402, F401
+
 if keras.backend.backend() == "torch" and int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", 1)) > 1:
     # Several pytest-xdist workers share the cores: one intra-op thread each, instead
     # of every worker starting one per core and all of them contending.
@@ -132,14 +135,6 @@ def small_model(name):
 
 def to_numpy(x):
     return keras.ops.convert_to_numpy(x)
-
-
-def predict(model, x):
-    """Inference-mode outputs as numpy. JAX runs the model compiled (``predict_on_batch``):
-    called eagerly it compiles every op of a big network separately, minutes on a CPU."""
-    if keras.backend.backend() == "jax":
-        return keras.tree.map_structure(np.asarray, model.predict_on_batch(x))
-    return keras.tree.map_structure(to_numpy, model(x, training=False))
 
 
 def random_batch(model, batch=2, seed=0):

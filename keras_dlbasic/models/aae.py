@@ -25,11 +25,12 @@ from keras import layers, ops
 from keras_dlbasic.adversarial import AdversarialModel
 from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
 from keras_dlbasic.losses import bernoulli_nll
+from keras_dlbasic.models.common import ArgumentConfig
 from keras_dlbasic.models.vae import Codes, _check, _decoder, _mlp
 
 
 @keras.saving.register_keras_serializable(package="keras_dlbasic")
-class AAE(Codes, AdversarialModel):
+class AAE(ArgumentConfig, Codes, AdversarialModel):
     """An MLP adversarial autoencoder with a N(0, I) prior and a Bernoulli decoder.
 
     Args:
@@ -99,13 +100,6 @@ class AAE(Codes, AdversarialModel):
     def exportable(self):
         """The network a deployment runs: the decoder, codes -> pixel logits."""
         return self.decoder
-
-    def get_config(self):
-        return dict(self._config)
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        return cls(**config)
 
 
 def aae(input_shape=(28, 28, 1), latent_dim=8, hidden=(1000, 1000),

@@ -4,6 +4,19 @@ import keras
 from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
 
 
+class ArgumentConfig:
+    """For a subclassed model whose config is its constructor's arguments, which its
+    ``__init__`` keeps in ``self._config``: ``get_config`` returns them and
+    ``from_config`` calls the constructor with them. List it before ``keras.Model``."""
+
+    def get_config(self):
+        return dict(self._config)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return cls(**config)
+
+
 def image_input_shape(input_shape, default_size, channels, min_size, model_name):
     """Resolve and validate an image input shape in the current data format.
 

@@ -28,6 +28,7 @@ import numpy as np
 from keras import layers, ops
 
 from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
+from keras_dlbasic.models.common import ArgumentConfig
 
 SCHEDULES = ("linear", "cosine")
 MAX_BETA = 0.999  # Nichol & Dhariwal's clip, so that no step destroys the signal at once
@@ -281,7 +282,7 @@ def unet(input_shape, filters=(64, 128, 128), embedding_dim=256, groups=8, name=
 
 # --- the model ------------------------------------------------------------------------------
 @keras.saving.register_keras_serializable(package="keras_dlbasic")
-class DDPM(keras.Model):
+class DDPM(ArgumentConfig, keras.Model):
     """A DDPM on images in [0, 1] (mapped to x_0 = 2x − 1 in [−1, 1] inside).
 
     Args:
@@ -326,13 +327,6 @@ class DDPM(keras.Model):
         previous = ReverseStep(timesteps, schedule, dtype="float32", name="x_previous")(
             [x_t, t, z, denoiser([x_t, t])])
         self.step_model = keras.Model([x_t, t, z], previous, name=f"{name}_step")
-
-    def get_config(self):
-        return dict(self._config)
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """L_simple: mean over pixels and batch of (ε − ε_θ(x_t, t))²."""

@@ -68,7 +68,7 @@ from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
 from keras_dlbasic.layers.pooling import RoIPooling, SpatialPyramidPooling
 from keras_dlbasic.layers.regions import RegionProposals, SplitRegions, WarpRegions, WindowProposals
 from keras_dlbasic.metrics.vision import per_class_nms
-from keras_dlbasic.models.common import image_input_shape
+from keras_dlbasic.models.common import ArgumentConfig, image_input_shape
 from keras_dlbasic.models.vgg import CONFIGS, vgg_stage
 from keras_dlbasic.ops.boxes import box_iou, clip_boxes, decode_boxes, encode_boxes
 from keras_dlbasic.proposals import ASPECT_RATIOS, anchor_grid
@@ -166,7 +166,7 @@ def anchor_targets(anchors, boxes, labels):
 
 
 @keras.saving.register_keras_serializable(package="keras_dlbasic")
-class RegionDetector(keras.Model):
+class RegionDetector(ArgumentConfig, keras.Model):
     """A two-stage detector: R-CNN, SPPNet, Fast R-CNN or Faster R-CNN (``method``).
 
     Args:
@@ -262,13 +262,6 @@ class RegionDetector(keras.Model):
             "train_proposals": train_proposals, "test_proposals": test_proposals,
             "rpn_nms": rpn_nms, "seed": seed, "name": name}
         self.anchors = anchors if method == "faster_rcnn" else None
-
-    def get_config(self):
-        return dict(self._config)
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     @property
     def forward_passes(self):

@@ -30,6 +30,7 @@ from keras import layers, ops
 
 from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
 from keras_dlbasic.losses import bernoulli_nll
+from keras_dlbasic.models.common import ArgumentConfig
 
 
 def _mlp(x, units, activation, name):
@@ -57,8 +58,9 @@ def _decoder(input_shape, latent_dim, hidden, activation, name):
 
 class Codes:
     """Encoding images, decoding codes, sampling and reconstruction scores, for a model
-    with ``encoder``, ``decoder`` and ``latent_dim`` (a plain mixin: Keras turns the bases of functional subclasses into
-    ``Functional``, which a subclassed model such as the AAE must not inherit)."""
+    with ``encoder``, ``decoder`` and ``latent_dim`` (a plain mixin: Keras turns the
+    bases of functional subclasses into ``Functional``, which a subclassed model such as
+    the AAE must not inherit)."""
 
     def decode(self, codes, batch_size=256):
         """Images (N, H, W, C) in [0, 1] (each pixel's probability) of codes (N, latent_dim)."""
@@ -89,19 +91,8 @@ class Codes:
             for batch in (images[i:i + batch_size] for i in range(0, len(images), batch_size))])}
 
 
-class _LatentModel(Codes, keras.Model):
-    """Shared by both: the config round trip, encoding and decoding."""
-
-    def get_config(self):
-        return dict(self._config)
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-
 @keras.saving.register_keras_serializable(package="keras_dlbasic")
-class Autoencoder(_LatentModel):
+class Autoencoder(ArgumentConfig, Codes, keras.Model):
     """An MLP autoencoder: x -> code z (d numbers) -> reconstruction logits.
 
     The code layer standardises its outputs over the data (BatchNorm without scale
@@ -139,7 +130,7 @@ class Autoencoder(_LatentModel):
 
 
 @keras.saving.register_keras_serializable(package="keras_dlbasic")
-class VAE(_LatentModel):
+class VAE(ArgumentConfig, Codes, keras.Model):
     """A variational autoencoder with a Gaussian encoder and a Bernoulli decoder.
 
     Args:

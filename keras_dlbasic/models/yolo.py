@@ -37,7 +37,7 @@ from keras import layers, ops
 
 from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
 from keras_dlbasic.metrics.vision import per_class_nms
-from keras_dlbasic.models.common import bn, image_input_shape
+from keras_dlbasic.models.common import ArgumentConfig, bn, image_input_shape
 
 # The paper's Figure 3: (kernel, filters, stride) per conv, "M" for a 2x2/2 max-pool.
 DARKNET = [
@@ -79,7 +79,7 @@ def darknet_trunk(x, width=1.0, batch_norm=False, stride=STRIDE):
 
 
 @keras.saving.register_keras_serializable(package="keras_dlbasic")
-class YOLO(keras.Model):
+class YOLO(ArgumentConfig, keras.Model):
     """YOLO v1: a functional network with the paper's loss and decoding.
 
     Args:
@@ -159,13 +159,6 @@ class YOLO(keras.Model):
                         "batch_norm": batch_norm, "dropout": dropout,
                         "lambda_coord": lambda_coord, "lambda_noobj": lambda_noobj,
                         "trunk_stride": trunk_stride, "head": head, "name": name}
-
-    def get_config(self):
-        return dict(self._config)
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     # --- the loss, equation (3) -------------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
