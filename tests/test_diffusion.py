@@ -84,7 +84,7 @@ def test_diffusion_layers_pass_the_layer_checks():
                    run_training_check=False)
     run_layer_test(ForwardDiffusion, {"timesteps": 10, "schedule": "cosine", "seed": 2}, [x, t],
                    expected_output_shape=[x.shape, x.shape], run_training_check=False)
-    run_layer_test(ReverseStep, {"timesteps": 10}, [x, t, z, 0.5 * z],
+    run_layer_test(ReverseStep, {"timesteps": 10, "variance": "posterior"}, [x, t, z, 0.5 * z],
                    expected_output_shape=x.shape, run_training_check=False)
 
 
@@ -127,6 +127,14 @@ def test_reverse_step_is_algorithm_2(tiny):
     at_zero = np.zeros(4, "int32")
     np.testing.assert_allclose(to_numpy(step([x_t, at_zero, z])),
                                to_numpy(step([x_t, at_zero, -3 * z])), atol=1e-6)
+
+    # σ_t² = β̃_t = (1 − ᾱ_{t−1}) / (1 − ᾱ_t) β_t: the same mean, less noise (β̃_t < β_t).
+    posterior = ReverseStep(10, variance="posterior")
+    bar_before = np.where(t > 0, alpha_bars(noise_schedule(10))[t - 1], 1.0)[:, None, None, None]
+    sigma = np.where(t[:, None, None, None] > 0,
+                     np.sqrt((1 - bar_before) / (1 - bar) * beta), 0.0)
+    expected = (x_t - beta / np.sqrt(1 - bar) * eps) / np.sqrt(1 - beta) + sigma * z
+    np.testing.assert_allclose(to_numpy(posterior([x_t, t, z, eps])), expected, atol=1e-5)
 
 
 # --- the model ------------------------------------------------------------------------------
@@ -179,10 +187,14 @@ def test_reference_params_and_arguments():
                           ({"filters": (8, 12)}, "divisible by groups=8"),
                           ({"timesteps": 0}, "timesteps must be a positive integer"),
                           ({"schedule": "square"}, "schedule must be one of"),
+                          ({"variance": "fixed"}, "variance must be one of beta, posterior"),
                           ({"embedding_dim": 7}, "embedding_dim must be even")]:
         with pytest.raises(ModelArgumentError, match=match) as err:
             get_model("ddpm", **kwargs)
         assert "\n" not in str(err.value)
+    model = get_model("ddpm", **{**TINY, "variance": "posterior"})
+    copy = type(model).from_config(model.get_config())
+    assert copy.step_model.get_layer("x_previous").variance == "posterior"
 
 
 def test_export_the_denoising_step(tiny, tmp_path):

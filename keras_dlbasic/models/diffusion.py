@@ -31,6 +31,7 @@ from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
 from keras_dlbasic.models.common import ArgumentConfig
 
 SCHEDULES = ("linear", "cosine")
+VARIANCES = ("beta", "posterior")  # σ_t² of the reverse steps: β_t or β̃_t
 MAX_BETA = 0.999  # Nichol & Dhariwal's clip, so that no step destroys the signal at once
 SAMPLE_BATCH = 500
 
@@ -67,11 +68,25 @@ def alpha_bars(betas):
     return np.cumprod(1.0 - np.asarray(betas, np.float64))
 
 
-def reverse_step_coefficients(timesteps, kind="linear"):
-    """The tables of Algorithm 2, float32 (T,) each: 1 / √α_t, β_t / √(1 − ᾱ_t) and
-    σ_t = √β_t, with σ = 0 at the last step (t = 0), which adds no noise."""
+def reverse_step_coefficients(timesteps, kind="linear", variance="beta"):
+    """The tables of Algorithm 2, float32 (T,) each: 1 / √α_t, β_t / √(1 − ᾱ_t) and σ_t,
+    with σ = 0 at the last step (t = 0), which adds no noise.
+
+    ``variance`` is Ho et al.'s choice of σ_t² (section 3.2): ``"beta"``, β_t, or
+    ``"posterior"``, β̃_t = (1 − ᾱ_{t−1}) / (1 − ᾱ_t) · β_t, the variance of
+    q(x_{t−1} | x_t, x_0). The paper found the two similar on CIFAR-10; the bundled
+    digits' recipe samples slightly better with β̃ (README, "Measured").
+    """
+    if variance not in VARIANCES:
+        raise ModelArgumentError(
+            f"variance must be one of {', '.join(VARIANCES)}; got {variance!r}")
     betas = noise_schedule(timesteps, kind)
-    sigma = np.sqrt(betas)
+    if variance == "beta":
+        sigma = np.sqrt(betas)
+    else:
+        bars = alpha_bars(betas)
+        previous = np.concatenate([[1.0], bars[:-1]])
+        sigma = np.sqrt((1.0 - previous) / (1.0 - bars) * betas)
     sigma[0] = 0.0
     return {"inverse_sqrt_alpha": (1.0 / np.sqrt(1.0 - betas)).astype(np.float32),
             "noise_scale": (betas / np.sqrt(1.0 - alpha_bars(betas))).astype(np.float32),
@@ -194,18 +209,18 @@ class ForwardDiffusion(layers.Layer):
 class ReverseStep(layers.Layer):
     """One step of ancestral sampling (Ho et al. Algorithm 2, line 4), no weights:
 
-        x_{t−1} = 1 / √α_t · (x_t − β_t / √(1 − ᾱ_t) · ε_θ(x_t, t)) + σ_t z,  σ_t² = β_t,
+        x_{t−1} = 1 / √α_t · (x_t − β_t / √(1 − ᾱ_t) · ε_θ(x_t, t)) + σ_t z,
 
-    with σ = 0 at t = 0 (the last step adds no noise). The three tables are constants
+    σ_t² = β_t or β̃_t (``variance``), σ = 0 at t = 0 (the last step adds no noise). The three tables are constants
     looked up per example (``ops.take``), so the step exports as one graph.
 
     Call: ``[x_t, t (B,) int, z, predicted noise]``, images (B, H, W, C) -> x_{t−1}.
     """
 
-    def __init__(self, timesteps, schedule="linear", **kwargs):
+    def __init__(self, timesteps, schedule="linear", variance="beta", **kwargs):
         super().__init__(**kwargs)
-        self.timesteps, self.schedule = timesteps, schedule
-        self.tables = reverse_step_coefficients(timesteps, schedule)
+        self.timesteps, self.schedule, self.variance = timesteps, schedule, variance
+        self.tables = reverse_step_coefficients(timesteps, schedule, variance)
 
     def call(self, inputs):
         x_t, t, z, noise = inputs
@@ -218,7 +233,8 @@ class ReverseStep(layers.Layer):
         return tuple(input_shape[0])
 
     def get_config(self):
-        return {**super().get_config(), "timesteps": self.timesteps, "schedule": self.schedule}
+        return {**super().get_config(), "timesteps": self.timesteps, "schedule": self.schedule,
+                "variance": self.variance}
 
 
 # --- the U-Net denoiser ---------------------------------------------------------------------
@@ -289,6 +305,8 @@ class DDPM(ArgumentConfig, keras.Model):
         input_shape: (H, W, C), H and W divisible by 2^(len(filters) − 1).
         timesteps: T, the number of diffusion steps.
         schedule: ``"linear"`` or ``"cosine"`` (``noise_schedule``).
+        variance: σ_t² of the sampling steps, ``"beta"`` (β_t) or ``"posterior"`` (β̃_t):
+            see ``reverse_step_coefficients``. Training does not depend on it.
         filters: the U-Net's width at each resolution.
         embedding_dim: size of the time embedding.
         groups: GroupNorm groups; every width must be divisible by it.
@@ -303,10 +321,10 @@ class DDPM(ArgumentConfig, keras.Model):
     epoch_sample_every = 5  # the trainer's grid of samples per epoch: T calls, so every 5th
 
     def __init__(self, input_shape=(28, 28, 1), timesteps=1000, schedule="linear",
-                 filters=(64, 128, 128), embedding_dim=256, groups=8, seed=0, name="ddpm",
-                 **kwargs):
-        input_shape, filters = _check(input_shape, timesteps, schedule, filters, embedding_dim,
-                                      groups, seed, name)
+                 variance="beta", filters=(64, 128, 128), embedding_dim=256, groups=8, seed=0,
+                 name="ddpm", **kwargs):
+        input_shape, filters = _check(input_shape, timesteps, schedule, variance, filters,
+                                      embedding_dim, groups, seed, name)
         denoiser = unet(input_shape, filters, embedding_dim, groups)
         images = keras.Input(shape=input_shape, name="image")
         x0 = layers.Rescaling(2.0, offset=-1.0, name="signed")(images)  # [0, 1] -> [−1, 1]
@@ -316,7 +334,7 @@ class DDPM(ArgumentConfig, keras.Model):
                          **kwargs)
         self.denoiser, self.timesteps, self.schedule = denoiser, timesteps, schedule
         self._config = {"input_shape": input_shape, "timesteps": timesteps, "schedule": schedule,
-                        "filters": list(filters), "embedding_dim": embedding_dim,
+                        "variance": variance, "filters": list(filters), "embedding_dim": embedding_dim,
                         "groups": groups, "seed": seed, "name": name}
         # Built once, beside the denoiser it shares its weights with, so that its
         # predict function compiles once (JAX) and every copy of the model has it.
@@ -324,7 +342,7 @@ class DDPM(ArgumentConfig, keras.Model):
         t = keras.Input(shape=(), dtype="int32", name="t")
         z = keras.Input(shape=input_shape, name="z")
         # float32 out whatever the policy: the chain of T steps keeps its state in float32.
-        previous = ReverseStep(timesteps, schedule, dtype="float32", name="x_previous")(
+        previous = ReverseStep(timesteps, schedule, variance, dtype="float32", name="x_previous")(
             [x_t, t, z, denoiser([x_t, t])])
         self.step_model = keras.Model([x_t, t, z], previous, name=f"{name}_step")
 
@@ -373,7 +391,8 @@ def _to_unit(x):
     return np.clip((np.asarray(x, np.float32) + 1.0) / 2.0, 0.0, 1.0)
 
 
-def _check(input_shape, timesteps, schedule, filters, embedding_dim, groups, seed, name):
+def _check(input_shape, timesteps, schedule, variance, filters, embedding_dim, groups, seed,
+           name):
     check_positive_ints(name, timesteps=timesteps, filters=filters, embedding_dim=embedding_dim,
                         groups=groups)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -381,6 +400,9 @@ def _check(input_shape, timesteps, schedule, filters, embedding_dim, groups, see
     if schedule not in SCHEDULES:
         raise ModelArgumentError(
             f"{name}: schedule must be one of {', '.join(SCHEDULES)}; got {schedule!r}")
+    if variance not in VARIANCES:
+        raise ModelArgumentError(
+            f"{name}: variance must be one of {', '.join(VARIANCES)}; got {variance!r}")
     if embedding_dim % 2:
         raise ModelArgumentError(f"{name}: embedding_dim must be even; got {embedding_dim}")
     if any(f % groups for f in filters):
@@ -399,7 +421,8 @@ def _check(input_shape, timesteps, schedule, filters, embedding_dim, groups, see
     return tuple(input_shape), tuple(filters)
 
 
-def ddpm(input_shape=(28, 28, 1), timesteps=1000, schedule="linear", filters=(64, 128, 128),
-         embedding_dim=256, groups=8, seed=0, name="ddpm"):
+def ddpm(input_shape=(28, 28, 1), timesteps=1000, schedule="linear", variance="beta",
+         filters=(64, 128, 128), embedding_dim=256, groups=8, seed=0, name="ddpm"):
     """A DDPM with a small U-Net denoiser (see ``DDPM``)."""
-    return DDPM(input_shape, timesteps, schedule, filters, embedding_dim, groups, seed, name)
+    return DDPM(input_shape, timesteps, schedule, variance, filters, embedding_dim, groups, seed,
+                name)

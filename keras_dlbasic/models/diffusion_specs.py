@@ -70,9 +70,11 @@ register_model(
         # 3,500 bundled grey digits on a 2-core CPU (TensorFlow): 10-35 s an epoch of 55
         # steps, 700 s for 40 (2026-12-03); 100 steps of the (scaled) linear schedule.
         # (The cosine one's last β of 0.999 amplifies the first reverse step's error
-        # 32-fold: saturated samples.)
+        # 32-fold: saturated samples.) Sampling with σ² = β̃: on the same weights, 0.470
+        # of 1,000 samples confident and a digit FID of 8.9, against 0.446 and 9.8 with β.
         recipe=Recipe(epochs=40, batch_size=64, lr=2e-3, schedule="cosine",
                       model_kwargs={"timesteps": 100, "schedule": "linear",
-                                    "filters": (16, 32, 32), "embedding_dim": 64}),
+                                    "variance": "posterior", "filters": (16, 32, 32),
+                                    "embedding_dim": 64}),
     )
 )
