@@ -43,3 +43,10 @@ def bernoulli_nll(x, logits):
     x = ops.cast(ops.reshape(x, (ops.shape(x)[0], -1)), "float32")
     logits = ops.cast(ops.reshape(logits, (ops.shape(logits)[0], -1)), "float32")
     return ops.sum(ops.softplus(logits) - x * logits, axis=-1)
+
+
+def gaussian_kl(mean, log_var):
+    """KL(N(μ, diag σ²) ‖ N(0, I)) per example in nats, in closed form:
+    ½ Σ (μ² + σ² − log σ² − 1). (B, d) and (B, d) -> (B,)."""
+    mean, log_var = ops.cast(mean, "float32"), ops.cast(log_var, "float32")
+    return 0.5 * ops.sum(ops.square(mean) + ops.exp(log_var) - log_var - 1.0, axis=-1)

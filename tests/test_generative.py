@@ -347,9 +347,9 @@ NATIVE = [fmt for fmt in ("savedmodel", "onnx") if (keras.backend.backend(), fmt
 
 
 @pytest.mark.parametrize("fmt", NATIVE)
-@pytest.mark.parametrize("name,network", [("vae", "decoder"), ("gan", "generator")])
+@pytest.mark.parametrize("name,network", [("vae", "decoder"), ("aae", "decoder"), ("gan", "generator")])
 def test_generative_exports_are_the_deployed_network(name, network, fmt, tmp_path):
-    """``export_model`` of a VAE exports its decoder (codes -> logits), of a GAN its
+    """``export_model`` of a VAE or an AAE exports its decoder (codes -> logits), of a GAN its
     generator (noise -> images), checked against Keras on the same input."""
     from keras_dlbasic.export import export_model, run_artifact, sample_input
 

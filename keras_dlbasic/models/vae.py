@@ -29,7 +29,7 @@ import numpy as np
 from keras import layers, ops
 
 from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
-from keras_dlbasic.losses import bernoulli_nll
+from keras_dlbasic.losses import bernoulli_nll, gaussian_kl
 from keras_dlbasic.models.common import ArgumentConfig
 
 
@@ -172,11 +172,10 @@ class VAE(ArgumentConfig, Codes, keras.Model):
 
     def elbo_terms(self, x, outputs):
         """Per image: -log p(x | z) at the drawn z (a one-sample estimate of -E_q log p(x | z)),
-        and KL(q(z | x) ‖ N(0, I)) in closed form, ½ Σ (μ² + σ² − log σ² − 1); two (B,)."""
-        moments = ops.cast(outputs["moments"], "float32")
+        and KL(q(z | x) ‖ N(0, I)) in closed form (``gaussian_kl``); two (B,)."""
+        moments = outputs["moments"]
         mean, log_var = moments[:, :self.latent_dim], moments[:, self.latent_dim:]
-        kl = 0.5 * ops.sum(ops.square(mean) + ops.exp(log_var) - log_var - 1.0, axis=-1)
-        return bernoulli_nll(x, outputs["logits"]), kl
+        return bernoulli_nll(x, outputs["logits"]), gaussian_kl(mean, log_var)
 
     def scores(self, images, batch_size=256, samples=1, seed=0):
         """Per image (N,): ``neg_elbo_nats``, the negative ELBO, an upper bound on
@@ -189,7 +188,7 @@ class VAE(ArgumentConfig, Codes, keras.Model):
             batch = images[i:i + batch_size]
             moments = np.asarray(self.encoder.predict_on_batch(batch), np.float32)
             mean, log_var = moments[:, :self.latent_dim], moments[:, self.latent_dim:]
-            kl = 0.5 * np.sum(mean ** 2 + np.exp(log_var) - log_var - 1.0, axis=-1)
+            kl = ops.convert_to_numpy(gaussian_kl(mean, log_var))
             draws = [mean + np.exp(0.5 * log_var) * rng.standard_normal(mean.shape, np.float32)
                      for _ in range(samples)]  # z ~ q(z | x)
             reconstruction = np.mean([ops.convert_to_numpy(bernoulli_nll(
