@@ -211,8 +211,9 @@ class ReverseStep(layers.Layer):
 
         x_{t−1} = 1 / √α_t · (x_t − β_t / √(1 − ᾱ_t) · ε_θ(x_t, t)) + σ_t z,
 
-    σ_t² = β_t or β̃_t (``variance``), σ = 0 at t = 0 (the last step adds no noise). The three tables are constants
-    looked up per example (``ops.take``), so the step exports as one graph.
+    σ_t² = β_t or β̃_t (``variance``), σ = 0 at t = 0 (the last step adds no noise).
+    The three tables are constants looked up per example (``ops.take``), so the step
+    exports as one graph.
 
     Call: ``[x_t, t (B,) int, z, predicted noise]``, images (B, H, W, C) -> x_{t−1}.
     """
@@ -334,8 +335,9 @@ class DDPM(ArgumentConfig, keras.Model):
                          **kwargs)
         self.denoiser, self.timesteps, self.schedule = denoiser, timesteps, schedule
         self._config = {"input_shape": input_shape, "timesteps": timesteps, "schedule": schedule,
-                        "variance": variance, "filters": list(filters), "embedding_dim": embedding_dim,
-                        "groups": groups, "seed": seed, "name": name}
+                        "variance": variance, "filters": list(filters),
+                        "embedding_dim": embedding_dim, "groups": groups, "seed": seed,
+                        "name": name}
         # Built once, beside the denoiser it shares its weights with, so that its
         # predict function compiles once (JAX) and every copy of the model has it.
         x_t = keras.Input(shape=input_shape, name="x_t")
