@@ -188,6 +188,19 @@ def test_independent_pixel_baseline_by_hand():
 
 
 # --- training runs and the CLI --------------------------------------------------------------
+def test_density_samples_are_scored_as_binary_images():
+    from keras_dlbasic.tasks.generative import DensityEstimation, ImageGeneration
+
+    class Model:  # each pixel's probability, as a Bernoulli decoder gives
+        def sample(self, n, seed=0):
+            return np.random.default_rng(seed).random((n, 28, 28, 1)).astype("float32")
+
+    probabilities = Model().sample(3, seed=4)
+    binary = DensityEstimation().scored_samples(Model(), 3, seed=4)
+    np.testing.assert_array_equal(binary, (probabilities >= 0.5).astype("float32"))
+    np.testing.assert_array_equal(ImageGeneration().scored_samples(Model(), 3, seed=4), probabilities)
+
+
 def test_vae_run_scores_samples_resumes_and_samples_from_the_cli(tmp_path, quick_scorer):
     """The density task end to end: binarised digits, the ELBO's two terms logged per
     epoch, test scores and sample quality in metrics.json, resume, then ``dlbasic sample``."""

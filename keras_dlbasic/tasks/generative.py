@@ -21,7 +21,9 @@ as ``{"nll_nats": -log p(x)}`` (exact, autoregressive) or ``{"neg_elbo_nats", ..
 [0, 1]. A model that samples pixel by pixel (``sequential_sampling``) is not
 scored on 1,000 samples; every other one is, by ``DigitScorer``: the
 ``sample_confident_share``, ``sample_class_count`` and ``sample_frechet_distance``
-of ``keras_dlbasic.metrics.generative``.
+of ``keras_dlbasic.metrics.generative``, against test images of the task's own kind
+(binary for ``"density"``, whose samples are scored as binary images too: each
+pixel's most likely value).
 
 A run saves its curves, a grid of 64 samples, and one grid per epoch in ``samples/``;
 a diffusion model's run also ``denoising.png``, samples going from noise to digits.
@@ -140,10 +142,14 @@ class ImageGeneration(Task):
         if self.binary:
             metrics["test_independent_nll_nats"] = float(np.mean(independent_nll(x_train, x_test)))
         if not getattr(model, "sequential_sampling", False) and x_test.shape[1:] == (28, 28, 1):
-            quality = DigitScorer().score(model.sample(QUALITY_SAMPLES, seed=1),
+            quality = DigitScorer().score(self.scored_samples(model, QUALITY_SAMPLES, seed=1),
                                           x_test[:QUALITY_SAMPLES])
             metrics.update({f"sample_{name}": value for name, value in quality.items()})
         return metrics
+
+    def scored_samples(self, model, n, seed):
+        """The ``n`` samples the digit CNN judges, in the data's own kind of image."""
+        return model.sample(n, seed=seed)
 
     def figures(self, model, data, history, run_dir, title=""):
         from keras_dlbasic.plotting import plot_image_grid
@@ -157,6 +163,12 @@ class ImageGeneration(Task):
 
 class DensityEstimation(ImageGeneration):
     binary = True
+
+    def scored_samples(self, model, n, seed):
+        """Binary images, like the binarised test digits they are compared with: each
+        pixel's most likely value under the model (``sample`` gives its probability, the
+        grey mean image that the grids show)."""
+        return binarize(model.sample(n, seed=seed))
 
 
 class EpochSamples(keras.callbacks.Callback):
