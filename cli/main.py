@@ -319,5 +319,61 @@ def sample(run_dir, count, out_png, npz_path, seed):
     click.echo(f"Wrote {out_png}" + (f" and {npz_path}" if npz_path else ""))
 
 
+def parse_backends(ctx, param, value):
+    if value is None:
+        return None
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    unknown = [name for name in names if name not in BACKENDS]
+    if unknown or not names:
+        raise click.BadParameter(f"expected a comma-separated list of {', '.join(BACKENDS)}; "
+                                 f"got '{value}'")
+    return names
+
+
+@main.command()
+@click.argument("model", shell_complete=complete_models)
+@click.option("--backends", callback=parse_backends, metavar="NAMES",
+              help="Comma-separated backends to time (default: every installed one).")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default: the model's recipe).")
+@click.option("--steps", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Timed steps, after the first and the warm-up ones.")
+@click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Untimed steps after the first.")
+@click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,
+              help="Keras dtype policy (torch.autocast for the reference).")
+@click.option("--reference", is_flag=True,
+              help="Also time the same network in plain PyTorch, eager and torch.compile.")
+@click.option("--model-arg", "model_args", multiple=True, callback=parse_model_args,
+              metavar="KEY=VALUE", help="Builder argument (repeatable).")
+@click.option("--markdown", is_flag=True, help="Print the table as Markdown.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the rows as JSON.")
+@user_errors
+def bench(model, backends, batch_size, steps, warmup, precision, reference, model_args, markdown,
+          json_path):
+    """Time MODEL's training and inference steps on each backend, side by side.
+
+    \b
+    Examples:
+      dlbasic bench cnn
+      dlbasic bench gru --backends jax,torch --reference
+      dlbasic bench resnet50 --batch-size 256 --precision mixed_bfloat16
+    """
+    import dataclasses
+
+    from keras_dlbasic.bench import bench as run_bench
+    from keras_dlbasic.bench import table
+    from keras_dlbasic.io import write_json
+    from keras_dlbasic.recipe import resolve_config
+
+    config = resolve_config(model, batch_size=batch_size, model_kwargs=model_args)  # checks them
+    rows = run_bench(config.model, backends, reference, echo=click.echo, batch_size=batch_size,
+                     steps=steps, warmup=warmup, precision=precision, model_kwargs=model_args)
+    click.echo(table(rows, config.model, steps, warmup, markdown=markdown))
+    if json_path:
+        write_json(json_path, {"model": config.model, "steps": steps, "warmup": warmup,
+                               "precision": precision, "rows": [dataclasses.asdict(r) for r in rows]})
+        click.echo(f"Wrote {json_path}")
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,433 @@
+"""Training and inference throughput of one model on each Keras backend, side by side.
+
+``dlbasic bench MODEL`` runs ``measure`` once per backend, each in a fresh Python
+process (Keras picks its backend at import), and prints one table: examples per
+second, the ratio to the fastest row, and the first step apart, since that is
+where tracing and compiling happen. With ``reference=True`` the same network,
+with the same initial weights, also runs in plain PyTorch (``torch_reference``),
+eagerly and through ``torch.compile``: the tool a user would pick instead.
+
+Every row times the same thing: one batch of the model's default training data
+(the run's own task prepares it), a first step, ``warmup`` more, then ``steps``
+timed steps whose results are read back to the host, so asynchronous devices
+have finished. Keras rows call ``train_on_batch`` and ``predict_on_batch`` of the
+model compiled as ``dlbasic train`` compiles it (Adam; the task's loss).
+
+Run directly, this module is that worker: ``python -m keras_dlbasic.bench '{json}'``
+prints one JSON line of ``measure`` or ``measure_reference``.
+"""
+import dataclasses
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+from keras_dlbasic.backend import BACKENDS, current_backend
+from keras_dlbasic.errors import DLBasicError, MissingDependencyError
+
+REFERENCE_ROWS = ("plain PyTorch", "torch.compile")
+
+
+@dataclasses.dataclass
+class Row:
+    """One line of the table: what ran, where, and how fast.
+
+    ``first_train_s`` and ``first_predict_s`` are the first call's seconds (tracing,
+    compiling, building the optimizer); ``train_step_s`` and ``predict_step_s`` the
+    mean seconds of the timed steps after warm-up.
+    """
+
+    engine: str
+    device: str
+    batch_size: int
+    first_train_s: float
+    train_step_s: float
+    first_predict_s: float
+    predict_step_s: float
+    note: str = ""
+
+    @property
+    def train_per_s(self):
+        return self.batch_size / self.train_step_s
+
+    @property
+    def predict_per_s(self):
+        return self.batch_size / self.predict_step_s
+
+
+def cpu_name():
+    """The CPU's model name and core count, e.g. "Intel Xeon ... (2 cores)"."""
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            name = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{name} ({os.cpu_count()} cores)"
+
+
+def device_name():
+    """The device the current Keras backend computes on: a GPU's name, else the CPU's."""
+    backend = current_backend()
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        return cpu_name() if device.platform == "cpu" else device.device_kind
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else cpu_name()
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        return tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name)
+    return cpu_name()
+
+
+def time_calls(call, warmup, steps):
+    """Seconds of the first ``call()``, and the mean of ``steps`` calls after ``warmup`` more."""
+    start = time.perf_counter()
+    call()
+    first = time.perf_counter() - start
+    for _ in range(warmup):
+        call()
+    start = time.perf_counter()
+    for _ in range(steps):
+        call()
+    return first, (time.perf_counter() - start) / steps
+
+
+def training_batch(model, batch_size=None, precision="float32", model_kwargs=None, dataset=None):
+    """``(keras model, batch, config)``: ``model`` built and compiled as ``dlbasic
+    train`` builds and compiles it, one batch of its default training data as keyword
+    arguments of ``train_on_batch`` (``x``, and ``y`` and ``sample_weight`` where the
+    task has them), and the run's ``TrainConfig``."""
+    import keras
+
+    from keras_dlbasic import training
+    from keras_dlbasic.registry import get_model
+
+    # A constant learning rate: a schedule over one epoch of one step would reach 0 at once.
+    config = training.resolve_config(model, dataset=dataset, batch_size=batch_size, epochs=1,
+                                     schedule="constant", precision=precision,
+                                     model_kwargs=model_kwargs or {})
+    keras.config.set_dtype_policy(config.precision)
+    keras.utils.set_random_seed(config.seed)
+    task = training.task_for(config)
+    data = training.prepare_data(config, task)
+    inputs = task.fit_inputs(data, "train", config.batch_size)
+    if isinstance(inputs["x"], keras.utils.PyDataset):
+        batch = dict(zip(("x", "y", "sample_weight"), inputs["x"][0]))
+    else:
+        batch = {key: keras.tree.map_structure(lambda a: a[:config.batch_size], inputs[key])
+                 for key in ("x", "y", "sample_weight") if inputs.get(key) is not None}
+    network = get_model(config.model, **{**task.builder_kwargs(data), **config.model_kwargs})
+    task.compile(network, training.default_optimizer(config, steps_per_epoch=1))
+    return network, batch, config
+
+
+def measure(model, batch_size=None, steps=20, warmup=3, precision="float32", model_kwargs=None):
+    """One ``Row`` for ``model`` on the current backend (see the module docstring)."""
+    import keras
+
+    network, batch, _ = training_batch(model, batch_size, precision, model_kwargs)
+    first_train, train_step = time_calls(lambda: network.train_on_batch(**batch), warmup, steps)
+    first_predict, predict_step = time_calls(lambda: network.predict_on_batch(batch["x"]),
+                                             warmup, steps)
+    size = int(keras.tree.flatten(batch["x"])[0].shape[0])
+    return Row(f"Keras {current_backend()}", device_name(), size, first_train, train_step,
+               first_predict, predict_step)
+
+
+def measure_reference(model, batch_size=None, steps=20, warmup=3, precision="float32",
+                      model_kwargs=None, engines=REFERENCE_ROWS):
+    """A ``Row`` per engine: the same network, initial weights and batch in plain
+    PyTorch, eager and through ``torch.compile`` (whose row says why where it cannot
+    run), trained by ``reference_steps``."""
+    import torch
+
+    network, batch, config = training_batch(model, batch_size, "float32", model_kwargs)
+    if "y" not in batch or batch.get("sample_weight") is not None:
+        raise DLBasicError(f"{model}: the plain-PyTorch reference times classifiers only")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    reference = torch_reference(network).to(device)
+    x = torch.as_tensor(reference.keras_to_torch_inputs(batch["x"]), device=device)
+    y = torch.as_tensor(batch["y"], dtype=torch.long, device=device)
+    name = torch.cuda.get_device_name(0) if device == "cuda" else cpu_name()
+    rows = []
+    for engine in engines:
+        net = torch.compile(reference) if engine == "torch.compile" else reference
+        train_step, predict_step = reference_steps(net, config, x, y, precision)
+        try:
+            net.train()
+            first_train, train_step_s = time_calls(train_step, warmup, steps)
+            net.eval()
+            first_predict, predict_step_s = time_calls(predict_step, warmup, steps)
+        except Exception as err:  # torch.compile needs a working compiler toolchain
+            if engine != "torch.compile":
+                raise
+            rows.append(Row(engine, name, len(x), *[float("nan")] * 4,
+                            note=f"failed: {str(err).splitlines()[0][:80]}"))
+            continue
+        rows.append(Row(engine, name, len(x), first_train, train_step_s, first_predict,
+                        predict_step_s))
+    return rows
+
+
+def reference_steps(net, config, x, y, precision="float32"):
+    """``(train_step, predict_step)`` of a plain PyTorch module on one batch, as a PyTorch
+    user writes them: ``F.cross_entropy`` and Adam at the run's ``lr`` and ``beta_1``
+    (and Keras's epsilon, 1e-7), under ``torch.autocast`` for a mixed ``precision``.
+    ``train_step()`` returns the loss before its update, as ``train_on_batch`` does."""
+    import torch
+
+    device = x.device.type
+    dtype = {"mixed_bfloat16": torch.bfloat16, "mixed_float16": torch.float16}.get(precision)
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, betas=(config.beta_1, 0.999),
+                                 eps=1e-7)
+
+    def autocast():
+        return torch.autocast(device, dtype=dtype or torch.float32, enabled=dtype is not None)
+
+    def train_step():
+        optimizer.zero_grad(set_to_none=True)
+        with autocast():
+            loss = torch.nn.functional.cross_entropy(net(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()  # waits for the device
+
+    def predict_step():
+        with torch.no_grad(), autocast():
+            return net(x).cpu()
+
+    return train_step, predict_step
+
+
+def torch_reference(model):
+    """A plain ``torch.nn.Module`` computing what the Keras ``model`` computes, with its
+    weights copied: the network as a PyTorch user would write it (channels-first
+    images, ``nn.Conv2d``, ``nn.GRU``...), returning logits where the Keras model ends
+    in a softmax (``F.cross_entropy`` applies it).
+
+    Takes models that are one chain of ``InputLayer``, ``Conv2D``, ``MaxPooling2D``,
+    ``Flatten``, ``Dense``, ``Dropout``, ``ReLU``, ``GRU`` and ``LSTM`` layers, such
+    as ``cnn`` and ``gru``; anything else raises ``DLBasicError``. The module's
+    ``keras_to_torch_inputs(x)`` turns the Keras model's inputs (NumPy) into its own.
+    """
+    import keras
+    import numpy as np
+    import torch
+    from torch import nn
+
+    def unsupported(why):
+        return DLBasicError(f"no plain-PyTorch reference for {model.name}: {why}")
+
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    for previous, layer in zip(model.layers, model.layers[1:]):
+        if layer.input is not previous.output:
+            raise unsupported("it is not one chain of layers")
+    channels_last = keras.config.image_data_format() == "channels_last"
+    modules, logits = [], False
+
+    def activation(layer, last):
+        nonlocal logits
+        name = keras.activations.serialize(layer.activation)
+        name = name if isinstance(name, str) else name.get("config", {}).get("name", str(name))
+        if name == "softmax" and last:
+            logits = True
+            return []
+        table = {"linear": [], "relu": [nn.ReLU()], "tanh": [nn.Tanh()], "sigmoid": [nn.Sigmoid()]}
+        if name not in table:
+            raise unsupported(f"activation {name} of {layer.name}")
+        return table[name]
+
+    def tensor(array):
+        return nn.Parameter(torch.as_tensor(np.ascontiguousarray(array), dtype=torch.float32))
+
+    flattened_hwc = None  # (H, W, C) of the feature map a Flatten unrolled, channels last
+    for index, layer in enumerate(layers):
+        last = index == len(layers) - 1
+        weights = [keras.ops.convert_to_numpy(w) for w in layer.weights]
+        if type(layer) is keras.layers.Conv2D:
+            config = layer.get_config()
+            if config["padding"] != "valid" or tuple(config["dilation_rate"]) != (1, 1) \
+                    or config["groups"] != 1:
+                raise unsupported(f"{layer.name} is not a plain valid convolution")
+            conv = nn.Conv2d(weights[0].shape[2], weights[0].shape[3], weights[0].shape[:2],
+                             stride=tuple(config["strides"]), bias=config["use_bias"])
+            conv.weight = tensor(weights[0].transpose(3, 2, 0, 1))  # (out, in, kh, kw)
+            if config["use_bias"]:
+                conv.bias = tensor(weights[1])
+            modules += [conv, *activation(layer, last)]
+        elif isinstance(layer, keras.layers.MaxPooling2D):
+            config = layer.get_config()
+            if config["padding"] != "valid":
+                raise unsupported(f"{layer.name} pools with padding")
+            modules.append(nn.MaxPool2d(tuple(config["pool_size"]), tuple(config["strides"])))
+        elif isinstance(layer, keras.layers.Flatten):
+            shape = tuple(layer.input.shape[1:])
+            flattened_hwc = shape if channels_last and len(shape) == 3 else None
+            modules.append(nn.Flatten())
+        elif isinstance(layer, keras.layers.Dense):
+            kernel = weights[0]
+            if flattened_hwc is not None:  # rows in torch's (C, H, W) order of the same features
+                h, w, c = flattened_hwc
+                kernel = kernel.reshape(h, w, c, -1).transpose(2, 0, 1, 3).reshape(h * w * c, -1)
+                flattened_hwc = None
+            dense = nn.Linear(kernel.shape[0], kernel.shape[1], bias=layer.use_bias)
+            dense.weight = tensor(kernel.T)
+            if layer.use_bias:
+                dense.bias = tensor(weights[1])
+            modules += [dense, *activation(layer, last)]
+        elif isinstance(layer, keras.layers.Dropout):
+            modules.append(nn.Dropout(layer.rate))
+        elif isinstance(layer, keras.layers.ReLU):
+            modules.append(nn.ReLU())
+        elif type(layer) in (keras.layers.GRU, keras.layers.LSTM):
+            modules.append(_recurrent(layer, type(layer) is keras.layers.GRU, weights, tensor,
+                                      unsupported))
+        else:
+            raise unsupported(f"{type(layer).__name__} layer {layer.name}")
+
+    class Reference(nn.Sequential):
+        outputs_logits = logits
+
+        def keras_to_torch_inputs(self, x):
+            x = np.asarray(x, np.float32)
+            return x.transpose(0, 3, 1, 2) if x.ndim == 4 and channels_last else x
+
+    return Reference(*modules)
+
+
+def _recurrent(layer, is_gru, weights, tensor, unsupported):
+    """``nn.GRU`` or ``nn.LSTM`` with the Keras layer's weights, returning its last
+    output (or every output with ``return_sequences``)."""
+    import numpy as np
+    from torch import nn
+
+    config = layer.get_config()
+    if config["activation"] != "tanh" or config["recurrent_activation"] != "sigmoid" \
+            or config.get("go_backwards") or config.get("stateful") or not config["use_bias"]:
+        raise unsupported(f"{layer.name} is not a standard tanh/sigmoid recurrent layer")
+    kernel, recurrent_kernel, bias = weights
+    units = recurrent_kernel.shape[0]
+    if is_gru:
+        if not config["reset_after"]:
+            raise unsupported(f"{layer.name}: torch's GRU is the reset_after=True form")
+        order = [1, 0, 2]  # Keras's gates (z, r, h) -> torch's (r, z, n)
+
+        def gates(w):
+            return np.concatenate([w[..., i * units:(i + 1) * units] for i in order], axis=-1)
+
+        rnn = nn.GRU(kernel.shape[0], units, batch_first=True)
+        rnn.bias_ih_l0, rnn.bias_hh_l0 = tensor(gates(bias[0])), tensor(gates(bias[1]))
+    else:  # LSTM: (i, f, c, o) in both; Keras has one bias
+        def gates(w):
+            return w
+
+        rnn = nn.LSTM(kernel.shape[0], units, batch_first=True)
+        rnn.bias_ih_l0, rnn.bias_hh_l0 = tensor(bias), tensor(np.zeros_like(bias))
+    rnn.weight_ih_l0 = tensor(gates(kernel).T)
+    rnn.weight_hh_l0 = tensor(gates(recurrent_kernel).T)
+
+    class Recurrent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = rnn
+
+        def forward(self, x):
+            outputs, _ = self.rnn(x)  # (B, T, units)
+            return outputs if config["return_sequences"] else outputs[:, -1]
+
+    return Recurrent()
+
+
+# --- running every backend side by side ------------------------------------------------------
+def installed_backends():
+    import importlib.util
+
+    return tuple(b for b in BACKENDS if importlib.util.find_spec(b) is not None)
+
+
+def run_worker(kind, backend, model, arguments):
+    """``measure`` (``kind="keras"``) or ``measure_reference`` in a fresh process on
+    ``backend``; its rows, or ``DLBasicError`` with the worker's one-line error."""
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    payload = json.dumps({"kind": kind, "model": model, **arguments})
+    done = subprocess.run([sys.executable, "-m", "keras_dlbasic.bench", payload], env=env,
+                          capture_output=True, text=True)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode or not lines:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise DLBasicError(last[len("Error: "):] if last.startswith("Error: ") else
+                           f"the {backend} benchmark failed: {last}")
+    return [Row(**row) for row in json.loads(lines[-1])]
+
+
+def bench(model, backends=None, reference=False, echo=print, **arguments):
+    """Rows for ``model`` on each of ``backends`` (default: every installed one), then
+    plain PyTorch and ``torch.compile`` with ``reference``. ``arguments`` go to
+    ``measure``: ``batch_size``, ``steps``, ``warmup``, ``precision``, ``model_kwargs``."""
+    available = installed_backends()
+    for backend in backends or ():
+        if backend not in available:
+            raise MissingDependencyError(f"the {backend} backend is not installed")
+    if reference and "torch" not in available:
+        raise MissingDependencyError("--reference runs plain PyTorch: pip install torch")
+    rows = []
+    for backend in backends or available:
+        echo(f"timing {model} on {backend}...")
+        rows += run_worker("keras", backend, model, arguments)
+    if reference:
+        echo(f"timing {model} in plain PyTorch and torch.compile...")
+        rows += run_worker("reference", "torch", model, arguments)
+    return rows
+
+
+def table(rows, model, steps, warmup, markdown=False):
+    """The side-by-side table: examples per second and the ratio to the fastest row."""
+    done = [r for r in rows if not r.note]
+    fastest_train = max(r.train_per_s for r in done)
+    fastest_predict = max(r.predict_per_s for r in done)
+    header = ["engine", "device", "first train step s", "train examples/s", "vs fastest",
+              "first predict s", "predict examples/s", "vs fastest"]
+    body = []
+    for r in rows:
+        if r.note:
+            body.append([r.engine, r.device, "-", "-", "-", "-", "-", r.note])
+            continue
+        body.append([r.engine, r.device, f"{r.first_train_s:.2f}", f"{r.train_per_s:,.0f}",
+                     f"{r.train_per_s / fastest_train:.2f}", f"{r.first_predict_s:.2f}",
+                     f"{r.predict_per_s:,.0f}", f"{r.predict_per_s / fastest_predict:.2f}"])
+    title = (f"{model}, batch {rows[0].batch_size}: {steps} timed steps after the first "
+             f"and {warmup} warm-up steps")
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        return "\n".join([title, "", *lines, *("| " + " | ".join(row) + " |" for row in body)])
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *body)]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths)) for row in [header, *body]]
+    return "\n".join([title, *lines])
+
+
+def _worker(payload):
+    from keras_dlbasic.backend import import_keras_quietly
+
+    import_keras_quietly()
+    arguments = json.loads(payload)
+    kind = arguments.pop("kind")
+    result = measure(**arguments) if kind == "keras" else measure_reference(**arguments)
+    rows = result if isinstance(result, list) else [result]
+    print(json.dumps([dataclasses.asdict(row) for row in rows]))
+
+
+if __name__ == "__main__":
+    try:
+        _worker(sys.argv[1])
+    except DLBasicError as err:
+        print(f"Error: {err}", file=sys.stderr)
+        sys.exit(1)
