@@ -18,7 +18,7 @@ import click
 from keras_dlbasic import __version__
 from keras_dlbasic.backend import BACKENDS, import_keras_quietly, use_backend
 from keras_dlbasic.errors import DLBasicError
-from keras_dlbasic.recipe import PRECISIONS, SCHEDULES
+from keras_dlbasic.recipe import DISTRIBUTIONS, PRECISIONS, SCHEDULES
 from keras_dlbasic.registry import list_models, model_info
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -195,11 +195,14 @@ def summary(models, compare, input_shape, classes):
               help="Recurrent models: keras.layers (fast) or the from-equation cells.")
 @click.option("--model-arg", "model_args", multiple=True, callback=parse_model_args,
               metavar="KEY=VALUE", help="Builder argument, e.g. --model-arg units=64 (repeatable).")
+@click.option("--distribute", type=click.Choice(DISTRIBUTIONS),
+              help="data-parallel: a replica per device, the batch split between them "
+                   "(JAX, TensorFlow; default none).")
 @click.option("--resume", "resume_dir", type=click.Path(),
               help="Continue the run in RUN_DIR after its last finished epoch.")
 @user_errors
 def train(model, dataset, epochs, batch_size, lr, schedule, seed, precision, output_dir, data_dir,
-          limit, cell, model_args, resume_dir):
+          limit, cell, model_args, distribute, resume_dir):
     """Train MODEL and write a run directory (config, history, checkpoints, metrics, curves).
 
     \b
@@ -221,7 +224,7 @@ def train(model, dataset, epochs, batch_size, lr, schedule, seed, precision, out
     else:
         config = resolve_config(model, dataset=dataset, epochs=epochs, batch_size=batch_size,
                                 lr=lr, schedule=schedule, seed=seed, precision=precision,
-                                data_dir=data_dir, limit=limit,
+                                data_dir=data_dir, limit=limit, distribute=distribute,
                                 model_kwargs={**model_args, "cell": cell})
     import_keras_quietly()
     from keras_dlbasic import training

@@ -21,6 +21,8 @@ from keras_dlbasic.io import read_json
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 SCHEDULES = ("constant", "cosine")
+# How a run spreads over devices: one, or a replica per device (keras_dlbasic.distribute).
+DISTRIBUTIONS = ("none", "data-parallel")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,6 +126,7 @@ class TrainConfig:
     backend: str = ""
     model_kwargs: dict = dataclasses.field(default_factory=dict)
     beta_1: float = 0.9
+    distribute: str = "none"
 
     def recipe(self):
         return Recipe(self.epochs, self.batch_size, self.lr, self.schedule, self.model_kwargs,
@@ -144,7 +147,8 @@ class TrainConfig:
 
 
 def resolve_config(model, dataset=None, epochs=None, batch_size=None, lr=None, schedule=None,
-                   seed=None, precision=None, data_dir=None, limit=None, model_kwargs=None):
+                   seed=None, precision=None, data_dir=None, limit=None, model_kwargs=None,
+                   distribute=None):
     """Fill unset options from the model's recipe (for that dataset) and validate them.
 
     Precedence: the options given here, then the model's recipe for the
@@ -167,6 +171,7 @@ def resolve_config(model, dataset=None, epochs=None, batch_size=None, lr=None, s
         seed=0 if seed is None else seed,
         precision=precision or "float32", data_dir=data_dir, limit=limit,
         backend=current_backend(), model_kwargs={**recipe.model_kwargs, **given},
+        distribute=distribute or "none",
     )
     validate(config)
     return config
@@ -176,6 +181,7 @@ def validate(config):
     """Raise ``ModelArgumentError`` for a value no run could use."""
     config.recipe()  # epochs, batch size, learning rate, schedule
     check_choice("precision", config.precision, PRECISIONS)
+    check_choice("distribute", config.distribute, DISTRIBUTIONS)
     if config.limit is not None and (not isinstance(config.limit, int) or config.limit < 1):
         raise ModelArgumentError(f"limit must be at least 1; got {config.limit!r}")
     if isinstance(config.seed, bool) or not isinstance(config.seed, int):

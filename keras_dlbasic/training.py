@@ -27,6 +27,7 @@ import keras
 
 from keras_dlbasic.backend import current_backend
 from keras_dlbasic.data import dataset_info, load_dataset
+from keras_dlbasic.distribute import distribution_scope
 from keras_dlbasic.errors import DLBasicError, ModelArgumentError, TrainingDivergedError
 from keras_dlbasic.io import atomic_path, read_csv, write_csv, write_json
 from keras_dlbasic.recipe import TrainConfig, load_run, resolve_config
@@ -186,66 +187,72 @@ def _fit(config, run_dir, state, verbose, callbacks, optimizer):
     policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config.precision)
     try:
-        keras.utils.set_random_seed(config.seed)
-        task = task_for(config)
-        data = prepare_data(config, task)
-        train_inputs = task.fit_inputs(data, "train", config.batch_size)
-        steps = steps_per_epoch(train_inputs)
-        if callable(optimizer) and not isinstance(optimizer, keras.optimizers.Optimizer):
-            optimizer = optimizer(config, steps)
-        optimizer = optimizer or default_optimizer(config, steps)
-        epochs_done = state["epochs_done"] if state else 0
-        if state:
-            # Weights and optimizer state come from last.keras, the optimizer class does
-            # not: keras 3.15 would rebuild the saving backend's optimizer (a torch Adam
-            # cannot update TensorFlow variables), so compile afresh and load into it.
-            model = load_model(run_dir / "last.keras", compile=False)
-            task.compile(model, optimizer)
-            model.optimizer.build(model.trainable_variables)
-            model.load_weights(run_dir / "last.keras")
-            history = read_csv(run_dir / "history.csv")[:epochs_done]
-        else:
-            model = get_model(config.model, **{**task.builder_kwargs(data), **config.model_kwargs})
-            task.compile(model, optimizer)
-            history = []
-            # Only now, with data and model known to work, does the run directory appear.
-            run_dir.mkdir(parents=True, exist_ok=True)
-        write_json(run_dir / "config.json", dataclasses.asdict(config))  # resume may add epochs
-        recorder = RunRecorder(run_dir, task, history, state["best_score"] if state else None)
-        start = time.perf_counter()
-        if epochs_done < config.epochs:
-            val = task.fit_inputs(data, "val", config.batch_size)
-            model.fit(
-                **train_inputs,
-                epochs=config.epochs,
-                initial_epoch=epochs_done,
-                validation_data=(val["x"], val["y"], val["sample_weight"]) if "y" in val else val["x"],
-                callbacks=[recorder, *task.callbacks(run_dir), *callbacks],
-                verbose=verbose,
-            )
-        if recorder.diverged:
-            epoch, batch, name, loss = recorder.diverged
-            kept = (f"last.keras keeps epoch {epoch}" if recorder.history
-                    else "no epoch finished, so no checkpoint was written")
-            raise TrainingDivergedError(
-                f"training diverged: {name} became {loss} at epoch {epoch + 1}, step {batch + 1} "
-                f"({kept}); try a smaller --lr"
-            )
-        metrics = task.evaluate(checkpoint_for_evaluation(task, run_dir / "best.keras"), data)
-        metrics.update(
-            train_seconds=round(time.perf_counter() - start, 2),
-            epochs=len(recorder.history),
-            best_epoch=1 + max(range(len(recorder.history)),
-                               key=lambda i: task.validation_score(recorder.history[i])),
-            params=model.count_params(),
-            backend=current_backend(),
-        )
-        write_json(run_dir / "metrics.json", metrics)
-        task.figures(model, data, recorder.history, run_dir,
-                     title=f"{config.model} on {config.dataset} ({current_backend()})")
-        return metrics
+        with distribution_scope(config.distribute, config.batch_size) as replicas:
+            return _run(config, run_dir, state, verbose, callbacks, optimizer, replicas)
     finally:
         keras.config.set_dtype_policy(policy)
+
+
+def _run(config, run_dir, state, verbose, callbacks, optimizer, replicas):
+    keras.utils.set_random_seed(config.seed)
+    task = task_for(config)
+    data = prepare_data(config, task)
+    train_inputs = task.fit_inputs(data, "train", config.batch_size)
+    steps = steps_per_epoch(train_inputs)
+    if callable(optimizer) and not isinstance(optimizer, keras.optimizers.Optimizer):
+        optimizer = optimizer(config, steps)
+    optimizer = optimizer or default_optimizer(config, steps)
+    epochs_done = state["epochs_done"] if state else 0
+    if state:
+        # Weights and optimizer state come from last.keras, the optimizer class does
+        # not: keras 3.15 would rebuild the saving backend's optimizer (a torch Adam
+        # cannot update TensorFlow variables), so compile afresh and load into it.
+        model = load_model(run_dir / "last.keras", compile=False)
+        task.compile(model, optimizer)
+        model.optimizer.build(model.trainable_variables)
+        model.load_weights(run_dir / "last.keras")
+        history = read_csv(run_dir / "history.csv")[:epochs_done]
+    else:
+        model = get_model(config.model, **{**task.builder_kwargs(data), **config.model_kwargs})
+        task.compile(model, optimizer)
+        history = []
+        # Only now, with data and model known to work, does the run directory appear.
+        run_dir.mkdir(parents=True, exist_ok=True)
+    write_json(run_dir / "config.json", dataclasses.asdict(config))  # resume may add epochs
+    recorder = RunRecorder(run_dir, task, history, state["best_score"] if state else None)
+    start = time.perf_counter()
+    if epochs_done < config.epochs:
+        val = task.fit_inputs(data, "val", config.batch_size)
+        model.fit(
+            **train_inputs,
+            epochs=config.epochs,
+            initial_epoch=epochs_done,
+            validation_data=(val["x"], val["y"], val["sample_weight"]) if "y" in val else val["x"],
+            callbacks=[recorder, *task.callbacks(run_dir), *callbacks],
+            verbose=verbose,
+        )
+    if recorder.diverged:
+        epoch, batch, name, loss = recorder.diverged
+        kept = (f"last.keras keeps epoch {epoch}" if recorder.history
+                else "no epoch finished, so no checkpoint was written")
+        raise TrainingDivergedError(
+            f"training diverged: {name} became {loss} at epoch {epoch + 1}, step {batch + 1} "
+            f"({kept}); try a smaller --lr"
+        )
+    metrics = task.evaluate(checkpoint_for_evaluation(task, run_dir / "best.keras"), data)
+    metrics.update(
+        train_seconds=round(time.perf_counter() - start, 2),
+        epochs=len(recorder.history),
+        best_epoch=1 + max(range(len(recorder.history)),
+                           key=lambda i: task.validation_score(recorder.history[i])),
+        params=model.count_params(),
+        backend=current_backend(),
+        **({"replicas": replicas} if config.distribute != "none" else {}),
+    )
+    write_json(run_dir / "metrics.json", metrics)
+    task.figures(model, data, recorder.history, run_dir,
+                 title=f"{config.model} on {config.dataset} ({current_backend()})")
+    return metrics
 
 
 def evaluate_run(run_dir, checkpoint="best"):
