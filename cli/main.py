@@ -17,6 +17,7 @@ import click
 
 from keras_dlbasic import __version__
 from keras_dlbasic.backend import BACKENDS, import_keras_quietly, use_backend
+from keras_dlbasic.distribute import check_launch, chief_process
 from keras_dlbasic.errors import DLBasicError
 from keras_dlbasic.recipe import DISTRIBUTIONS, PRECISIONS, SCHEDULES
 from keras_dlbasic.registry import list_models, model_info
@@ -197,7 +198,7 @@ def summary(models, compare, input_shape, classes):
               metavar="KEY=VALUE", help="Builder argument, e.g. --model-arg units=64 (repeatable).")
 @click.option("--distribute", type=click.Choice(DISTRIBUTIONS),
               help="data-parallel: a replica per device, the batch split between them "
-                   "(JAX, TensorFlow; default none).")
+                   "(default none; on torch, launch with torchrun).")
 @click.option("--resume", "resume_dir", type=click.Path(),
               help="Continue the run in RUN_DIR after its last finished epoch.")
 @user_errors
@@ -226,19 +227,21 @@ def train(model, dataset, epochs, batch_size, lr, schedule, seed, precision, out
                                 lr=lr, schedule=schedule, seed=seed, precision=precision,
                                 data_dir=data_dir, limit=limit, distribute=distribute,
                                 model_kwargs={**model_args, "cell": cell})
+    check_launch(config.distribute)
     import_keras_quietly()
     from keras_dlbasic import training
 
+    echo = click.echo if chief_process() else (lambda message: None)  # one report per run
     if resume_dir:
-        click.echo(f"Resuming {config.model} on {config.dataset} in {resume_dir}")
+        echo(f"Resuming {config.model} on {config.dataset} in {resume_dir}")
         metrics = training.resume(resume_dir, epochs=epochs)
         run_dir = pathlib.Path(resume_dir)
     else:
         run_dir = pathlib.Path(output_dir) if output_dir else training.default_run_dir(config)
-        click.echo(f"Training {config.model} on {config.dataset} ({config.backend}) -> {run_dir}")
+        echo(f"Training {config.model} on {config.dataset} ({config.backend}) -> {run_dir}")
         metrics = training.train(config, run_dir)
-    click.echo(_metrics_line(metrics))
-    click.echo(f"Run directory: {run_dir}")
+    echo(_metrics_line(metrics))
+    echo(f"Run directory: {run_dir}")
 
 
 def _metrics_line(metrics):

@@ -27,7 +27,7 @@ import keras
 
 from keras_dlbasic.backend import current_backend
 from keras_dlbasic.data import dataset_info, load_dataset
-from keras_dlbasic.distribute import distribution_scope
+from keras_dlbasic.distribute import chief_process, distribution_scope
 from keras_dlbasic.errors import DLBasicError, ModelArgumentError, TrainingDivergedError
 from keras_dlbasic.io import atomic_path, read_csv, write_csv, write_json
 from keras_dlbasic.recipe import TrainConfig, load_run, resolve_config
@@ -156,7 +156,7 @@ def train(config, run_dir=None, verbose="auto", callbacks=(), optimizer=None):
             same kind of optimizer, so pass the same ``optimizer`` to ``resume``.
     """
     run_dir = pathlib.Path(run_dir) if run_dir else default_run_dir(config)
-    if run_dir.exists() and any(run_dir.iterdir()):
+    if chief_process() and run_dir.exists() and any(run_dir.iterdir()):
         raise DLBasicError(
             f"run directory {run_dir} already exists; continue it with --resume {run_dir} "
             f"or choose another --output-dir"
@@ -187,8 +187,10 @@ def _fit(config, run_dir, state, verbose, callbacks, optimizer):
     policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config.precision)
     try:
-        with distribution_scope(config.distribute, config.batch_size) as replicas:
-            return _run(config, run_dir, state, verbose, callbacks, optimizer, replicas)
+        with (distribution_scope(config.distribute, config.batch_size) as replicas,
+              replicas.run_directory(run_dir) as own_dir):
+            return _run(config, own_dir, state, verbose if replicas.chief else 0, callbacks,
+                        optimizer, replicas)
     finally:
         keras.config.set_dtype_policy(policy)
 
@@ -197,7 +199,7 @@ def _run(config, run_dir, state, verbose, callbacks, optimizer, replicas):
     keras.utils.set_random_seed(config.seed)
     task = task_for(config)
     data = prepare_data(config, task)
-    train_inputs = task.fit_inputs(data, "train", config.batch_size)
+    train_inputs = replicas.shard(task.fit_inputs(data, "train", config.batch_size))
     steps = steps_per_epoch(train_inputs)
     if callable(optimizer) and not isinstance(optimizer, keras.optimizers.Optimizer):
         optimizer = optimizer(config, steps)
@@ -228,7 +230,7 @@ def _run(config, run_dir, state, verbose, callbacks, optimizer, replicas):
             epochs=config.epochs,
             initial_epoch=epochs_done,
             validation_data=(val["x"], val["y"], val["sample_weight"]) if "y" in val else val["x"],
-            callbacks=[recorder, *task.callbacks(run_dir), *callbacks],
+            callbacks=[*replicas.callbacks(), recorder, *task.callbacks(run_dir), *callbacks],
             verbose=verbose,
         )
     if recorder.diverged:
@@ -247,7 +249,7 @@ def _run(config, run_dir, state, verbose, callbacks, optimizer, replicas):
                            key=lambda i: task.validation_score(recorder.history[i])),
         params=model.count_params(),
         backend=current_backend(),
-        **({"replicas": replicas} if config.distribute != "none" else {}),
+        **({"replicas": replicas.count} if config.distribute != "none" else {}),
     )
     write_json(run_dir / "metrics.json", metrics)
     task.figures(model, data, recorder.history, run_dir,

@@ -74,3 +74,63 @@ class StreamBatches(keras.utils.PyDataset):
         if self.shuffle and not is_tf_dataset(self.source):
             return np.random.default_rng(self.seed + self.epoch).permutation(self.num_batches)
         return np.arange(self.num_batches)
+
+
+class ProcessBatches(keras.utils.PyDataset):
+    """One process's part of every global batch of ``fit``'s inputs, for data-parallel
+    training where each process feeds its own replicas (``keras_dlbasic.distribute``).
+
+    Every process draws the same order of global batches: arrays are permuted
+    anew each epoch from a seed taken from numpy's seeded generator (so the same
+    on every process), a ``PyDataset`` keeps its own order. Process ``part`` of
+    ``parts`` then takes rows ``[part * n // parts, (part + 1) * n // parts)`` of
+    each global batch of ``n``. A last global batch with fewer examples than
+    processes is dropped, so no process gets an empty batch.
+
+    Args:
+        inputs: ``fit``'s keyword arguments: ``x`` a ``PyDataset`` of global
+            batches, or ``x``, ``y``, ``sample_weight`` arrays and ``batch_size``.
+        part: this process's index.
+        parts: the number of processes.
+    """
+
+    def __init__(self, inputs, part, parts):
+        super().__init__()
+        self.part, self.parts = part, parts
+        self.source = inputs["x"] if isinstance(inputs["x"], keras.utils.PyDataset) else None
+        if self.source is None:
+            self.arrays = tuple(inputs.get(key) for key in ("x", "y", "sample_weight"))
+            self.batch_size = inputs["batch_size"]
+            self.size = len(keras.tree.flatten(inputs["x"])[0])
+            self.seed, self.epoch = int(np.random.randint(2**31)), 0
+            self._order = self._draw_order()
+
+    @property
+    def num_batches(self):
+        if self.source is not None:
+            return self.source.num_batches
+        full, rest = divmod(self.size, self.batch_size)
+        return full + (rest >= self.parts)
+
+    def __getitem__(self, index):
+        if self.source is not None:
+            batch = self.source[index]
+        else:
+            rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
+            batch = tuple(None if a is None else keras.tree.map_structure(lambda v: v[rows], a)
+                          for a in self.arrays)
+            while batch[-1] is None:  # no sample weights, or no targets either
+                batch = batch[:-1]
+        n = len(keras.tree.flatten(batch[0])[0])
+        start, stop = self.part * n // self.parts, (self.part + 1) * n // self.parts
+        return tuple(keras.tree.map_structure(lambda v: v[start:stop], a) for a in batch)
+
+    def on_epoch_end(self):
+        if self.source is not None:
+            self.source.on_epoch_end()
+        else:
+            self.epoch += 1
+            self._order = self._draw_order()
+
+    def _draw_order(self):
+        return np.random.default_rng(self.seed + self.epoch).permutation(self.size)
