@@ -29,8 +29,9 @@ def _backend_neutral(optimizer):
     """``optimizer``'s config, naming its public class: on PyTorch, Keras serializes
     ``keras.optimizers.Adam`` as its torch subclass, which no other backend can run."""
     config = keras.optimizers.serialize(optimizer)
-    if config.get("module", "").startswith("keras.src.backend."):
-        config["module"] = "keras.optimizers"
+    for part in (config, config["config"].get("inner_optimizer")):  # a LossScaleOptimizer's too
+        if isinstance(part, dict) and part.get("module", "").startswith("keras.src.backend."):
+            part["module"] = "keras.optimizers"
     return config
 
 
@@ -208,13 +209,20 @@ class AdversarialModel(keras.Model):
     def compile(self, optimizer="adam", **kwargs):
         """``optimizer``: an ``OptimizerPair``, or one optimizer that the discriminator
         gets and a fresh copy of which (same config) the generator gets. The losses
-        are the model's own, so ``loss`` and ``metrics`` are refused; loss scaling
-        for mixed_float16 is not applied."""
+        are the model's own, so ``loss`` and ``metrics`` are refused. Under the
+        mixed_float16 policy each optimizer is wrapped in a ``LossScaleOptimizer``,
+        which scales its player's loss, as Keras wraps a one-loss model's."""
         if kwargs.get("loss") is not None or kwargs.get("metrics") is not None:
             raise ValueError("an AdversarialModel's losses are its discriminator_loss and generator_loss")
         optimizer = keras.optimizers.get(optimizer)
         if not isinstance(optimizer, OptimizerPair):
             optimizer = OptimizerPair(optimizer, optimizer.__class__.from_config(optimizer.get_config()))
+        if self.dtype_policy.name == "mixed_float16":
+            for key in ("discriminator_optimizer", "generator_optimizer"):
+                player_optimizer = getattr(optimizer, key)
+                if not isinstance(player_optimizer, keras.optimizers.LossScaleOptimizer):
+                    setattr(optimizer, key, keras.optimizers.LossScaleOptimizer(
+                        player_optimizer, name=f"{key}_loss_scale"))
         optimizer.players = self.player_variables
         super().compile(optimizer=optimizer, **{**kwargs, "auto_scale_loss": False})
 
@@ -251,7 +259,8 @@ class AdversarialModel(keras.Model):
         for player, loss_fn, optimizer in self._players():
             with tf.GradientTape() as tape:
                 loss = loss_fn(x, y, training=True)
-            grads = tape.gradient(loss, player.trainable_variables)
+                scaled = optimizer.scale_loss(loss)  # mixed_float16: times the loss scale
+            grads = tape.gradient(scaled, player.trainable_variables)
             optimizer.apply(grads, player.trainable_variables)
             losses.append(loss)
         return self._record(x, *losses)
@@ -264,7 +273,7 @@ class AdversarialModel(keras.Model):
         for player, loss_fn, optimizer in self._players():
             self.zero_grad()  # drop the gradients the other player's loss left behind
             loss = loss_fn(x, y, training=True)
-            loss.backward()
+            optimizer.scale_loss(loss).backward()
             grads = [v.value.grad for v in player.trainable_variables]
             with torch.no_grad():
                 optimizer.apply(grads, player.trainable_variables)
@@ -286,17 +295,24 @@ class AdversarialModel(keras.Model):
                 others = [v for v in self.variables if id(v) not in {id(m) for m in mine}]
 
                 def loss_and_updates(values):
-                    """The loss as a function of the player's weights; the rest as they stand."""
+                    """The (scaled) loss as a function of the player's weights; the rest as
+                    they stand."""
                     mapping = [(v, v.value) for v in others] + list(zip(mine, values))
                     with keras.StatelessScope(state_mapping=mapping) as inner:
                         loss = loss_fn(x, y, training=True)
-                    return loss, [inner.get_current_value(v) for v in self.non_trainable_variables]
+                    updates = [inner.get_current_value(v) for v in self.non_trainable_variables]
+                    return optimizer.scale_loss(loss), (loss, updates)
 
-                (loss, updates), grads = jax.value_and_grad(loss_and_updates, has_aux=True)(
+                (_, (loss, updates)), grads = jax.value_and_grad(loss_and_updates, has_aux=True)(
                     [v.value for v in mine])
                 for variable, value in zip(self.non_trainable_variables, updates):
                     variable.assign(value)  # the seed generator's state, batch-norm statistics
-                optimizer.apply(grads, mine)
+                # Stateless: a LossScaleOptimizer's stateful apply branches (ops.cond) on
+                # whether the gradients are finite, and a jit trace cannot assign inside one.
+                new_weights, new_state = optimizer.stateless_apply(
+                    [v.value for v in optimizer.variables], grads, [v.value for v in mine])
+                for variable, value in zip([*mine, *optimizer.variables], [*new_weights, *new_state]):
+                    variable.assign(value)
                 losses.append(loss)
             logs = self._record(x, *losses)
         return logs, _current_values(scope, variables)

@@ -57,7 +57,8 @@ def run_layer_test(
         expected_output_shape: the eager output's shape; a list of shapes for
             several outputs.
         expected_output_dtype: the outputs' dtype when it is not the policy's
-            compute dtype (``"bool"`` for a mask).
+            compute dtype (``"bool"`` for a mask); a list of them for several
+            outputs, ``None`` where an output has the compute dtype.
         wrapper: a function from the layer to the layer that is called
             (``keras.layers.RNN`` for a cell).
         run_training_check: set ``False`` for a layer without trainable weights.
@@ -180,10 +181,14 @@ def _check_dtype_policies(layer_class, init_kwargs, wrap, weights, reference, in
         for weight in layer.weights:
             if keras.backend.is_float_dtype(weight.dtype):
                 assert keras.backend.standardize_dtype(weight.dtype) == "float32", weight.path
-        expected = expected_output_dtype or keras.DTypePolicy(policy).compute_dtype
         symbolic = [keras.backend.standardize_dtype(t.dtype) for t in tree.flatten(model.outputs)]
-        assert symbolic == [expected] * len(symbolic), f"{policy}: symbolic dtypes {symbolic}"
-        for output, ref in zip(_model_outputs(model, input_data), reference):
+        compute = keras.DTypePolicy(policy).compute_dtype
+        expected_dtypes = (expected_output_dtype if isinstance(expected_output_dtype, list)
+                           else [expected_output_dtype] * len(symbolic))
+        expected_dtypes = [expected or compute for expected in expected_dtypes]
+        assert symbolic == expected_dtypes, f"{policy}: symbolic dtypes {symbolic}"
+        outputs = zip(_model_outputs(model, input_data), reference, expected_dtypes)
+        for output, ref, expected in outputs:
             dtype = keras.backend.standardize_dtype(output.dtype)
             assert dtype == expected, f"{policy}: output dtype {dtype}, expected {expected}"
             if not keras.backend.is_float_dtype(dtype):

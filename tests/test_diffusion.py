@@ -83,7 +83,9 @@ def test_diffusion_layers_pass_the_layer_checks():
                    expected_output_shape=(4,), expected_output_dtype="int32",
                    run_training_check=False)
     run_layer_test(ForwardDiffusion, {"timesteps": 10, "schedule": "cosine", "seed": 2}, [x, t],
-                   expected_output_shape=[x.shape, x.shape], run_training_check=False)
+                   expected_output_shape=[x.shape, x.shape],
+                   expected_output_dtype=[None, "float32"],  # ε, the loss's target: float32
+                   run_training_check=False)
     run_layer_test(ReverseStep, {"timesteps": 10, "variance": "posterior"}, [x, t, z, 0.5 * z],
                    expected_output_shape=x.shape, run_training_check=False)
 

@@ -57,7 +57,8 @@ def scaled_dot_product_attention(
             where attention is allowed.
         is_causal: also hide keys after the query's position.
         use_fused: use ``keras.ops.dot_product_attention`` (ignored when
-            ``return_weights`` is set: the fused kernels don't return weights).
+            ``return_weights`` is set: the fused kernels don't return weights;
+            and for float16 on JAX, see below).
         return_weights: also return the attention weights (B, heads, T, S).
 
     Returns:
@@ -66,6 +67,10 @@ def scaled_dot_product_attention(
     if is_causal:
         causal = causal_mask(ops.shape(query)[1], ops.shape(key)[1])  # (T, S)
         mask = causal if mask is None else ops.logical_and(mask, causal)
+    if keras.backend.backend() == "jax" and keras.backend.standardize_dtype(query.dtype) == "float16":
+        # JAX's fused attention takes float16 scores through a float32 dot that XLA's CPU
+        # compiler refuses; the explicit path computes the same in float16 anywhere.
+        use_fused = False
     if use_fused and not return_weights:
         if mask is not None:
             mask = ops.broadcast_to(

@@ -122,8 +122,9 @@ def nade(input_shape=(28, 28, 1), hidden=500, name="nade"):
     input_shape = _check_input(input_shape, name)
     inputs = keras.Input(shape=input_shape, name="image")
     x = layers.Flatten(name="flatten")(inputs)  # (B, D), raster order
-    logits = NADEConditionals(hidden, name="conditionals")(x)
-    outputs = layers.Reshape(input_shape, name="logits")(logits)
+    # float32 whatever the policy: the running sum of D terms in float16 loses the small ones.
+    logits = NADEConditionals(hidden, dtype="float32", name="conditionals")(x)
+    outputs = layers.Reshape(input_shape, dtype="float32", name="logits")(logits)
     return NADE(inputs, outputs, {
         "builder": "nade", "input_shape": input_shape, "hidden": hidden, "name": name}, name=name)
 

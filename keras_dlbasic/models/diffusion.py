@@ -179,7 +179,7 @@ class ForwardDiffusion(layers.Layer):
     ε is drawn with a ``SeedGenerator``; at inference (``training=False``) from the fixed
     ``seed``, as in ``RandomTimesteps``.
 
-    Call: ``[x_0 (B, H, W, C) in [−1, 1], t (B,) int]`` -> ``[x_t, ε]``, both (B, H, W, C).
+    Call: ``[x_0 (B, H, W, C) in [−1, 1], t (B,) int]`` -> ``[x_t, ε]``, both (B, H, W, C); ε in float32.
     """
 
     def __init__(self, timesteps, schedule="linear", seed=0, **kwargs):
@@ -195,10 +195,15 @@ class ForwardDiffusion(layers.Layer):
                                     seed=self.seed_generator if training else self.seed)
         alpha_bar = _per_example(self.alpha_bar, t)  # (B, 1, 1, 1)
         x_t = ops.sqrt(alpha_bar) * x0 + ops.sqrt(1.0 - alpha_bar) * noise
-        return [ops.cast(x_t, self.compute_dtype), ops.cast(noise, self.compute_dtype)]
+        # ε, the loss's target, stays float32 whatever the policy.
+        return [ops.cast(x_t, self.compute_dtype), noise]
 
     def compute_output_shape(self, input_shape):
         return [tuple(input_shape[0]), tuple(input_shape[0])]
+
+    def compute_output_spec(self, inputs, training=None):
+        shape = tuple(inputs[0].shape)
+        return [keras.KerasTensor(shape, dtype=self.compute_dtype), keras.KerasTensor(shape, dtype="float32")]
 
     def get_config(self):
         return {**super().get_config(), "timesteps": self.timesteps, "schedule": self.schedule,

@@ -227,8 +227,9 @@ class RegionDetector(ArgumentConfig, keras.Model):
                                    name="rpn_cls_score")(x)
             deltas = layers.Conv2D(4 * per_cell, 1, kernel_initializer=small, dtype="float32",
                                    name="rpn_bbox_pred")(x)
-            outputs["rpn_logits"] = layers.Reshape((-1, 2), name="rpn_logits")(logits)
-            outputs["rpn_deltas"] = layers.Reshape((-1, 4), name="rpn_deltas")(deltas)
+            # float32 through the reshapes too: a layer casts its inputs to its compute dtype.
+            outputs["rpn_logits"] = layers.Reshape((-1, 2), dtype="float32", name="rpn_logits")(logits)
+            outputs["rpn_deltas"] = layers.Reshape((-1, 4), dtype="float32", name="rpn_deltas")(deltas)
             proposals = RegionProposals(anchors, image_size, pre_nms_top, train_proposals,
                                         test_proposals, rpn_nms, min_size=1.0, name="proposals")(
                 [outputs["rpn_logits"], outputs["rpn_deltas"]])

@@ -53,7 +53,7 @@ def _decoder(input_shape, latent_dim, hidden, activation, name):
     codes = keras.Input(shape=(latent_dim,), name="code")
     x = _mlp(codes, hidden[::-1], activation, name)
     x = layers.Dense(int(np.prod(input_shape)), dtype="float32", name=f"{name}_logits")(x)
-    return keras.Model(codes, layers.Reshape(input_shape, name=f"{name}_image")(x), name=name)
+    return keras.Model(codes, layers.Reshape(input_shape, dtype="float32", name=f"{name}_image")(x), name=name)
 
 
 class Codes:
