@@ -19,11 +19,11 @@ from keras_dlbasic import __version__
 from keras_dlbasic.backend import BACKENDS, import_keras_quietly, use_backend
 from keras_dlbasic.distribute import check_launch, chief_process
 from keras_dlbasic.errors import DLBasicError
+from keras_dlbasic.export import FORMATS
 from keras_dlbasic.recipe import DISTRIBUTIONS, PRECISIONS, SCHEDULES
 from keras_dlbasic.registry import list_models, model_info
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-FORMATS = ("savedmodel", "onnx")
 
 
 def user_errors(command):
@@ -266,7 +266,7 @@ def evaluate(run_dir, checkpoint):
 
 @main.command()
 @click.argument("source", metavar="MODEL_OR_RUN_DIR", shell_complete=complete_models)
-@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True)
+@click.option("--format", "fmt", type=click.Choice(tuple(FORMATS)), required=True)
 @click.option("-o", "--output", type=click.Path(),
               help="Destination (default: exports/NAME.onnx or exports/NAME_savedmodel).")
 @click.option("--force", is_flag=True, help="Overwrite an existing destination.")
@@ -349,13 +349,15 @@ def parse_backends(ctx, param, value):
               help="Keras dtype policy (torch.autocast for the reference).")
 @click.option("--reference", is_flag=True,
               help="Also time the same network in plain PyTorch, eager and torch.compile.")
+@click.option("--pipeline", is_flag=True,
+              help="Also time fit fed from arrays in memory and from a tf.data stream.")
 @click.option("--model-arg", "model_args", multiple=True, callback=parse_model_args,
               metavar="KEY=VALUE", help="Builder argument (repeatable).")
 @click.option("--markdown", is_flag=True, help="Print the table as Markdown.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the rows as JSON.")
 @user_errors
-def bench(model, backends, batch_size, steps, warmup, precision, reference, model_args, markdown,
-          json_path):
+def bench(model, backends, batch_size, steps, warmup, precision, reference, pipeline, model_args,
+          markdown, json_path):
     """Time MODEL's training and inference steps on each backend, side by side.
 
     \b
@@ -363,18 +365,27 @@ def bench(model, backends, batch_size, steps, warmup, precision, reference, mode
       dlbasic bench cnn
       dlbasic bench gru --backends jax,torch --reference
       dlbasic bench resnet50 --batch-size 256 --precision mixed_bfloat16
+      dlbasic bench cnn --pipeline --steps 100
+
+    \b
+    A mixed --precision is timed beside float32 (its speed-up in the last column).
+    --pipeline adds, per backend, fit and predict over the training data fed from
+    arrays in memory and from a tf.data stream (the TFDS sets' path).
     """
     import dataclasses
 
     from keras_dlbasic.bench import bench as run_bench
-    from keras_dlbasic.bench import table
+    from keras_dlbasic.bench import input_ratios, table
     from keras_dlbasic.io import write_json
     from keras_dlbasic.recipe import resolve_config
 
     config = resolve_config(model, batch_size=batch_size, model_kwargs=model_args)  # checks them
     rows = run_bench(config.model, backends, reference, echo=click.echo, batch_size=batch_size,
-                     steps=steps, warmup=warmup, precision=precision, model_kwargs=model_args)
+                     steps=steps, warmup=warmup, precision=precision, pipeline=pipeline,
+                     model_kwargs=model_args)
     click.echo(table(rows, config.model, steps, warmup, markdown=markdown))
+    if pipeline:
+        click.echo(input_ratios(rows))
     if json_path:
         write_json(json_path, {"model": config.model, "steps": steps, "warmup": warmup,
                                "precision": precision, "rows": [dataclasses.asdict(r) for r in rows]})

@@ -5,16 +5,21 @@ process (Keras picks its backend at import), and prints one table: examples per
 second, the ratio to the fastest row, and the first step apart, since that is
 where tracing and compiling happen. With ``reference=True`` the same network,
 with the same initial weights, also runs in plain PyTorch (``torch_reference``),
-eagerly and through ``torch.compile``: the tool a user would pick instead.
+eagerly and through ``torch.compile``: the tool a user would pick instead. A
+mixed ``precision`` is timed beside float32, so the table shows its speed-up.
 
-Every row times the same thing: one batch of the model's default training data
-(the run's own task prepares it), a first step, ``warmup`` more, then ``steps``
-timed steps whose results are read back to the host, so asynchronous devices
-have finished. Keras rows call ``train_on_batch`` and ``predict_on_batch`` of the
-model compiled as ``dlbasic train`` compiles it (Adam; the task's loss).
+Every row times the same way: a first step, ``warmup`` more, then ``steps`` timed
+steps whose results are read back to the host, so asynchronous devices have
+finished, on the model's default training data (the run's own task prepares it)
+and the model compiled as ``dlbasic train`` compiles it (Adam; the task's loss).
+The Keras rows call ``train_on_batch`` and ``predict_on_batch`` on one batch
+already in memory. With ``pipeline=True`` two more rows per backend call ``fit``
+and ``predict`` over a stream of batches (``measure_input``): from arrays in
+memory, as the bundled sets train, and from a ``tf.data`` pipeline, as the TFDS
+sets do, so the table shows whether the input keeps up.
 
 Run directly, this module is that worker: ``python -m keras_dlbasic.bench '{json}'``
-prints one JSON line of ``measure`` or ``measure_reference``.
+prints one JSON line of ``measure``, ``measure_input`` or ``measure_reference``.
 """
 import dataclasses
 import json
@@ -36,7 +41,8 @@ class Row:
 
     ``first_train_s`` and ``first_predict_s`` are the first call's seconds (tracing,
     compiling, building the optimizer); ``train_step_s`` and ``predict_step_s`` the
-    mean seconds of the timed steps after warm-up.
+    mean seconds of the timed steps after warm-up; ``precision`` the Keras dtype
+    policy (``torch.autocast``'s type for the plain-PyTorch rows).
     """
 
     engine: str
@@ -47,6 +53,7 @@ class Row:
     first_predict_s: float
     predict_step_s: float
     note: str = ""
+    precision: str = "float32"
 
     @property
     def train_per_s(self):
@@ -101,11 +108,10 @@ def time_calls(call, warmup, steps):
     return first, (time.perf_counter() - start) / steps
 
 
-def training_batch(model, batch_size=None, precision="float32", model_kwargs=None, dataset=None):
-    """``(keras model, batch, config)``: ``model`` built and compiled as ``dlbasic
-    train`` builds and compiles it, one batch of its default training data as keyword
-    arguments of ``train_on_batch`` (``x``, and ``y`` and ``sample_weight`` where the
-    task has them), and the run's ``TrainConfig``."""
+def prepared(model, batch_size=None, precision="float32", model_kwargs=None, dataset=None):
+    """``(keras model, task, data, config)``: ``model`` built and compiled as ``dlbasic
+    train`` builds and compiles it, its task, its default training data prepared by
+    that task, and the run's ``TrainConfig``."""
     import keras
 
     from keras_dlbasic import training
@@ -119,14 +125,24 @@ def training_batch(model, batch_size=None, precision="float32", model_kwargs=Non
     keras.utils.set_random_seed(config.seed)
     task = training.task_for(config)
     data = training.prepare_data(config, task)
+    network = get_model(config.model, **{**task.builder_kwargs(data), **config.model_kwargs})
+    task.compile(network, training.default_optimizer(config, steps_per_epoch=1))
+    return network, task, data, config
+
+
+def training_batch(model, batch_size=None, precision="float32", model_kwargs=None, dataset=None):
+    """``(keras model, batch, config)``: ``model`` and ``config`` as ``prepared`` gives
+    them, and one batch of its default training data as keyword arguments of
+    ``train_on_batch`` (``x``, and ``y`` and ``sample_weight`` where the task has them)."""
+    import keras
+
+    network, task, data, config = prepared(model, batch_size, precision, model_kwargs, dataset)
     inputs = task.fit_inputs(data, "train", config.batch_size)
     if isinstance(inputs["x"], keras.utils.PyDataset):
         batch = dict(zip(("x", "y", "sample_weight"), inputs["x"][0]))
     else:
         batch = {key: keras.tree.map_structure(lambda a: a[:config.batch_size], inputs[key])
                  for key in ("x", "y", "sample_weight") if inputs.get(key) is not None}
-    network = get_model(config.model, **{**task.builder_kwargs(data), **config.model_kwargs})
-    task.compile(network, training.default_optimizer(config, steps_per_epoch=1))
     return network, batch, config
 
 
@@ -140,7 +156,73 @@ def measure(model, batch_size=None, steps=20, warmup=3, precision="float32", mod
                                              warmup, steps)
     size = int(keras.tree.flatten(batch["x"])[0].shape[0])
     return Row(f"Keras {current_backend()}", device_name(), size, first_train, train_step,
-               first_predict, predict_step)
+               first_predict, predict_step, precision=precision)
+
+
+INPUT_ROWS = ("fit, arrays in memory", "fit, tf.data stream")
+
+
+class _StepClock:
+    """A Keras callback's clock: the time at the end of every training or predict
+    step, once the step's results are on the host."""
+
+    def __init__(self):
+        import keras
+
+        clock = self
+
+        class Callback(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                # Reading the results waits for the step, as the progress bar does.
+                keras.tree.map_structure(keras.ops.convert_to_numpy, logs)
+                clock.times.append(time.perf_counter())
+
+            on_predict_batch_end = on_train_batch_end
+
+        self.callback, self.times = Callback(), []
+
+    def split(self, start, warmup):
+        """Seconds to the first step's end from ``start``, and the mean step after ``warmup`` more."""
+        first, timed = self.times[0] - start, self.times[warmup:]
+        return first, (timed[-1] - timed[0]) / (len(timed) - 1)
+
+
+def measure_input(model, batch_size=None, steps=20, warmup=3, precision="float32",
+                  model_kwargs=None):
+    """Two ``Row``s: ``fit`` and ``predict`` over the same examples fed from arrays already
+    in memory (the bundled sets' path), and from a ``tf.data`` pipeline (parallel map,
+    prefetch) read as a ``Stream``, the TFDS sets' path. Each times ``steps`` batches
+    after the first and ``warmup`` more, within one ``fit`` (one ``predict``) call."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from keras_dlbasic.data.streams import Stream
+
+    network, task, data, config = prepared(model, batch_size, precision, model_kwargs)
+    x, y = data.arrays("train")
+    calls = 1 + warmup + steps
+    rows = np.resize(np.arange(len(keras.tree.flatten(x)[0])), calls * config.batch_size)
+    x, y = (keras.tree.map_structure(lambda a: a[rows], part) for part in (x, y))
+    pipeline = tf.data.Dataset.from_tensor_slices((x, y)).map(
+        lambda *example: example, num_parallel_calls=tf.data.AUTOTUNE)
+    feeds = {"arrays": dataclasses.replace(data, x_train=x, y_train=y),
+             "stream": dataclasses.replace(data, x_train=Stream(pipeline), y_train=None)}
+    weights = network.get_weights()
+    result = []
+    for engine, splits in zip(INPUT_ROWS, feeds.values()):
+        network.set_weights(weights)
+        inputs = task.fit_inputs(splits, "train", config.batch_size)
+        clock, start = _StepClock(), time.perf_counter()
+        network.fit(**inputs, epochs=1, verbose=0, callbacks=[clock.callback])
+        first_train, train_step = clock.split(start, warmup)
+        clock, start = _StepClock(), time.perf_counter()
+        network.predict(inputs["x"], batch_size=inputs.get("batch_size"), verbose=0,
+                        callbacks=[clock.callback])
+        first_predict, predict_step = clock.split(start, warmup)
+        result.append(Row(f"Keras {current_backend()}, {engine}", device_name(), config.batch_size,
+                          first_train, train_step, first_predict, predict_step, precision=precision))
+    return result
 
 
 def measure_reference(model, batch_size=None, steps=20, warmup=3, precision="float32",
@@ -171,10 +253,10 @@ def measure_reference(model, batch_size=None, steps=20, warmup=3, precision="flo
             if engine != "torch.compile":
                 raise
             rows.append(Row(engine, name, len(x), *[float("nan")] * 4,
-                            note=f"failed: {str(err).splitlines()[0][:80]}"))
+                            note=f"failed: {str(err).splitlines()[0][:80]}", precision=precision))
             continue
         rows.append(Row(engine, name, len(x), first_train, train_step_s, first_predict,
-                        predict_step_s))
+                        predict_step_s, precision=precision))
     return rows
 
 
@@ -355,8 +437,9 @@ def installed_backends():
 
 
 def run_worker(kind, backend, model, arguments):
-    """``measure`` (``kind="keras"``) or ``measure_reference`` in a fresh process on
-    ``backend``; its rows, or ``DLBasicError`` with the worker's one-line error."""
+    """``measure`` (``kind="keras"``), ``measure_input`` (``"input"``) or
+    ``measure_reference`` (``"reference"``) in a fresh process on ``backend``; its
+    rows, or ``DLBasicError`` with the worker's one-line error."""
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
     payload = json.dumps({"kind": kind, "model": model, **arguments})
     done = subprocess.run([sys.executable, "-m", "keras_dlbasic.bench", payload], env=env,
@@ -369,41 +452,60 @@ def run_worker(kind, backend, model, arguments):
     return [Row(**row) for row in json.loads(lines[-1])]
 
 
-def bench(model, backends=None, reference=False, echo=print, **arguments):
-    """Rows for ``model`` on each of ``backends`` (default: every installed one), then
-    plain PyTorch and ``torch.compile`` with ``reference``. ``arguments`` go to
-    ``measure``: ``batch_size``, ``steps``, ``warmup``, ``precision``, ``model_kwargs``."""
+def bench(model, backends=None, reference=False, echo=print, precision="float32", pipeline=False,
+          **arguments):
+    """Rows for ``model`` on each of ``backends`` (default: every installed one), with
+    ``pipeline`` also ``fit`` fed from memory and from a tf.data stream on each
+    (``measure_input``), then plain PyTorch and ``torch.compile`` with ``reference``. A
+    mixed ``precision`` is timed beside float32, engine by engine, so the table shows
+    its speed-up. ``arguments`` go to ``measure``: ``batch_size``, ``steps``,
+    ``warmup``, ``model_kwargs``."""
     available = installed_backends()
     for backend in backends or ():
         if backend not in available:
             raise MissingDependencyError(f"the {backend} backend is not installed")
     if reference and "torch" not in available:
         raise MissingDependencyError("--reference runs plain PyTorch: pip install torch")
+    precisions = ("float32",) if precision == "float32" else ("float32", precision)
     rows = []
     for backend in backends or available:
-        echo(f"timing {model} on {backend}...")
-        rows += run_worker("keras", backend, model, arguments)
+        for p in precisions:
+            echo(f"timing {model} on {backend} ({p})...")
+            rows += run_worker("keras", backend, model, {**arguments, "precision": p})
+            if pipeline:
+                rows += run_worker("input", backend, model, {**arguments, "precision": p})
     if reference:
-        echo(f"timing {model} in plain PyTorch and torch.compile...")
-        rows += run_worker("reference", "torch", model, arguments)
+        for p in precisions:
+            echo(f"timing {model} in plain PyTorch and torch.compile ({p})...")
+            rows += run_worker("reference", "torch", model, {**arguments, "precision": p})
     return rows
 
 
 def table(rows, model, steps, warmup, markdown=False):
-    """The side-by-side table: examples per second and the ratio to the fastest row."""
+    """The side-by-side table: examples per second and the ratio to the fastest row; with
+    rows of a mixed precision, also each one's training speed-up over the same engine's
+    float32 row."""
     done = [r for r in rows if not r.note]
     fastest_train = max(r.train_per_s for r in done)
     fastest_predict = max(r.predict_per_s for r in done)
-    header = ["engine", "device", "first train step s", "train examples/s", "vs fastest",
-              "first predict s", "predict examples/s", "vs fastest"]
+    float32 = {r.engine: r for r in done if r.precision == "float32"}
+    mixed = any(r.precision != "float32" for r in rows)
+    header = ["engine", "device", "precision", "first train step s", "train examples/s",
+              "vs fastest", "first predict s", "predict examples/s", "vs fastest"]
+    header += ["train vs float32"] if mixed else []
     body = []
     for r in rows:
         if r.note:
-            body.append([r.engine, r.device, "-", "-", "-", "-", "-", r.note])
+            body.append([r.engine, r.device, r.precision, "-", "-", "-", "-", "-", r.note]
+                        + ["-"] * mixed)
             continue
-        body.append([r.engine, r.device, f"{r.first_train_s:.2f}", f"{r.train_per_s:,.0f}",
-                     f"{r.train_per_s / fastest_train:.2f}", f"{r.first_predict_s:.2f}",
-                     f"{r.predict_per_s:,.0f}", f"{r.predict_per_s / fastest_predict:.2f}"])
+        body.append([r.engine, r.device, r.precision, f"{r.first_train_s:.2f}",
+                     f"{r.train_per_s:,.0f}", f"{r.train_per_s / fastest_train:.2f}",
+                     f"{r.first_predict_s:.2f}", f"{r.predict_per_s:,.0f}",
+                     f"{r.predict_per_s / fastest_predict:.2f}"])
+        if mixed:
+            base = float32.get(r.engine)
+            body[-1].append(f"{r.train_per_s / base.train_per_s:.2f}" if base else "-")
     title = (f"{model}, batch {rows[0].batch_size}: {steps} timed steps after the first "
              f"and {warmup} warm-up steps")
     if markdown:
@@ -414,13 +516,27 @@ def table(rows, model, steps, warmup, markdown=False):
     return "\n".join([title, *lines])
 
 
+def input_ratios(rows):
+    """One line per backend and precision: training from the tf.data stream as a share
+    of training from arrays in memory (``measure_input``'s two rows)."""
+    speed = {r.engine + r.precision: r.train_per_s for r in rows if not r.note}
+    lines = []
+    for r in rows:
+        if r.engine.endswith(INPUT_ROWS[1]):
+            base = r.engine[:-len(INPUT_ROWS[1])]
+            memory = speed[base + INPUT_ROWS[0] + r.precision]
+            lines.append(f"{base[:-2]} ({r.precision}): fit from the tf.data stream trains at "
+                         f"{r.train_per_s / memory:.2f}x fit from arrays in memory")
+    return "\n".join(lines)
+
+
 def _worker(payload):
     from keras_dlbasic.backend import import_keras_quietly
 
     import_keras_quietly()
     arguments = json.loads(payload)
-    kind = arguments.pop("kind")
-    result = measure(**arguments) if kind == "keras" else measure_reference(**arguments)
+    measures = {"keras": measure, "reference": measure_reference, "input": measure_input}
+    result = measures[arguments.pop("kind")](**arguments)
     rows = result if isinstance(result, list) else [result]
     print(json.dumps([dataclasses.asdict(row) for row in rows]))
 

@@ -66,7 +66,37 @@ def test_table_gives_ratios_to_the_fastest_row():
     assert lines[2].split()[-6:] == ["2.00", "100", "1.00", "1.00", "500", "0.50"]
     assert lines[3].split()[-6:] == ["0.10", "25", "0.25", "0.10", "1,000", "1.00"]
     assert lines[4].endswith("failed: no compiler")
-    assert "| Keras jax | cpu | 2.00 | 100 | 1.00 |" in table(rows, "cnn", 5, 1, markdown=True)
+    assert "| Keras jax | cpu | float32 | 2.00 | 100 | 1.00 |" in table(rows, "cnn", 5, 1, markdown=True)
+    assert "vs float32" not in text
+
+
+def test_table_gives_a_mixed_precisions_speed_up_over_float32():
+    rows = [Row("Keras jax", "gpu", 10, 2.0, 0.1, 1.0, 0.02),  # 100 per second
+            Row("Keras jax", "gpu", 10, 2.0, 0.04, 1.0, 0.01, precision="mixed_bfloat16"),  # 250
+            Row("Keras torch", "gpu", 10, 1.0, 0.2, 1.0, 0.02, precision="mixed_bfloat16")]
+    header, *body = table(rows, "cnn", 5, 1).splitlines()[1:]
+    assert header.endswith("train vs float32")
+    assert [line.split()[-1] for line in body] == ["1.00", "2.50", "-"]  # torch has no float32 row
+
+
+def test_bench_times_a_mixed_precision_beside_float32(monkeypatch):
+    from keras_dlbasic import bench as bench_module
+
+    calls = []
+
+    def fake_worker(kind, backend, model, arguments):
+        calls.append((kind, backend, arguments["precision"]))
+        return [Row(f"Keras {backend}", "cpu", 4, 1.0, 0.1, 1.0, 0.1, precision=arguments["precision"])]
+
+    monkeypatch.setattr(bench_module, "run_worker", fake_worker)
+    monkeypatch.setattr(bench_module, "installed_backends", lambda: ("jax", "torch"))
+    bench_module.bench("cnn", precision="mixed_float16", reference=True, echo=lambda _: None, steps=1)
+    assert calls == [("keras", "jax", "float32"), ("keras", "jax", "mixed_float16"),
+                     ("keras", "torch", "float32"), ("keras", "torch", "mixed_float16"),
+                     ("reference", "torch", "float32"), ("reference", "torch", "mixed_float16")]
+    calls.clear()
+    bench_module.bench("cnn", backends=("jax",), echo=lambda _: None)
+    assert calls == [("keras", "jax", "float32")]
 
 
 def test_bench_cli_times_the_current_backend(tmp_path):
@@ -91,3 +121,30 @@ def test_bench_cli_refuses_bad_input_in_one_line(args, message):
     assert result.exit_code != 0
     assert message in result.output
     assert len([line for line in result.output.splitlines() if line.startswith("Error")]) == 1
+
+
+def test_measure_input_times_fit_from_memory_and_from_a_tf_data_stream():
+    from keras_dlbasic.bench import INPUT_ROWS, input_ratios, measure_input
+
+    rows = measure_input("cnn", batch_size=8, steps=3, warmup=1)
+    assert [r.engine for r in rows] == [f"Keras {current_backend()}, {feed}" for feed in INPUT_ROWS]
+    for row in rows:
+        assert row.batch_size == 8
+        assert min(row.first_train_s, row.train_step_s, row.first_predict_s, row.predict_step_s) > 0
+    ratio = rows[1].train_per_s / rows[0].train_per_s
+    assert input_ratios(rows) == (f"Keras {current_backend()} (float32): fit from the tf.data stream "
+                                  f"trains at {ratio:.2f}x fit from arrays in memory")
+
+
+def test_step_clock_reads_each_step_and_splits_first_from_steady():
+    from keras_dlbasic.bench import _StepClock
+
+    clock = _StepClock()
+    clock.times = [1.5, 2.0, 2.2, 2.4, 2.6]
+    assert clock.split(start=1.0, warmup=1) == (0.5, pytest.approx(0.2))
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    clock = _StepClock()
+    model.fit(np.zeros((12, 2)), np.zeros((12, 1)), batch_size=4, verbose=0, callbacks=[clock.callback])
+    model.predict(np.zeros((8, 2)), batch_size=4, verbose=0, callbacks=[clock.callback])
+    assert len(clock.times) == 3 + 2 and clock.times == sorted(clock.times)

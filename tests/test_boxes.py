@@ -141,6 +141,9 @@ def test_average_precision_hand_computed():
     # Detections by score: hit, miss, hit, of 2 ground-truth boxes: precision 1, 1/2, 2/3
     # at recall 1/2, 1/2, 1. All-point AP: 1/2 * 1 + 1/2 * 2/3 = 5/6.
     assert average_precision(np.array([0.5, 0.5, 1.0]), np.array([1, 0.5, 2 / 3])) == pytest.approx(5 / 6)
+    # Miss, hit, hit: precision 0, 1/2, 2/3 at recall 0, 1/2, 1. The precision at recall
+    # 1/2 is raised to the 2/3 reached later: AP 2/3, where the raw curve gives 7/12.
+    assert average_precision(np.array([0.0, 0.5, 1.0]), np.array([0, 0.5, 2 / 3])) == pytest.approx(2 / 3)
     truth = [{"boxes": [[0, 0, 10, 10], [0, 0, 0, 0]], "labels": [0, -1]},
              {"boxes": [[20, 20, 40, 40]], "labels": [0]}]
     detections = [{"boxes": [[0, 0, 10, 9], [50, 50, 60, 60]], "scores": [0.9, 0.8], "labels": [0, 0]},

@@ -8,6 +8,8 @@ from click.testing import CliRunner
 from keras_dlbasic import __version__
 from keras_dlbasic.cli.main import main
 
+from conftest import predict, small_kwargs
+
 
 @pytest.fixture
 def run():
@@ -153,6 +155,8 @@ def damaged_copy(finished_run, tmp_path, damage):
 
 @pytest.mark.parametrize("damage,args,message", [
     ("config", ("evaluate", "{run}"), "config.json is corrupt"),
+    ("config", ("export", "{run}", "--format", "onnx"), "config.json is corrupt"),
+    ("config", ("train", "--resume", "{run}"), "config.json is corrupt"),
     ("config_key", ("train", "--resume", "{run}"), "unknown config key 'epoch'"),
     ("checkpoint", ("evaluate", "{run}"), "not a complete .keras file"),
     ("checkpoint", ("export", "{run}", "--format", "onnx"), "not a complete .keras file"),
@@ -218,12 +222,15 @@ def test_predict_draws_and_writes_json(run, finished_run, tmp_path):
 
 
 def test_predict_segmentation_overlays_the_mask(run, tmp_path):
+    """The mask comes back in the image file's pixels: each pixel takes the class of the
+    model pixel (of the 64x64 input) its centre falls in."""
     import json
 
     import numpy as np
     from PIL import Image
 
     from keras_dlbasic import get_model
+    from keras_dlbasic.predict import read_image
 
     model = get_model("fcn8s", input_shape=(64, 64, 3), classes=4, width=4, fc_units=8)
     model.save(tmp_path / "fcn8s.keras")
@@ -233,9 +240,42 @@ def test_predict_segmentation_overlays_the_mask(run, tmp_path):
                  "--out", tmp_path / "mask.png", "--json", tmp_path / "mask.json")
     assert result.exit_code == 0, result.output
     prediction = json.loads((tmp_path / "mask.json").read_text())
-    assert np.array(prediction["mask"]).shape == (64, 64)
-    assert sum(prediction["class_share"]) == pytest.approx(1.0)
+    mask = np.array(prediction["mask"])
+    assert mask.shape == (80, 70)
+    small = np.argmax(predict(model, read_image(tmp_path / "image.png", 64, 64)[None])[0], -1)
+    rows, cols = (np.arange(80) * 2 + 1) * 64 // 160, (np.arange(70) * 2 + 1) * 64 // 140
+    np.testing.assert_array_equal(mask, small[rows][:, cols])
+    np.testing.assert_allclose(prediction["class_share"], np.bincount(mask.ravel(), minlength=4) / mask.size)
     assert (tmp_path / "mask.png").stat().st_size > 1000
+
+
+def test_predict_detection_writes_boxes_in_the_image_pixels(run, tmp_path):
+    """A detector's boxes, decoded at its 64x64 input, come back scaled to the 128x96 file."""
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    from keras_dlbasic import get_model
+    from keras_dlbasic.predict import read_image
+
+    model = get_model("yolo", **small_kwargs("yolo"))
+    kernel, bias = model.get_layer("grid").get_weights()
+    bias[4:10:5] = 1.0  # every predictor confident: each cell's box is found
+    model.get_layer("grid").set_weights([kernel, bias])
+    model.save(tmp_path / "yolo.keras")
+    image = (np.random.default_rng(0).random((96, 128, 3)) * 255).astype("uint8")
+    Image.fromarray(image).save(tmp_path / "image.png")
+    result = run("predict", tmp_path / "yolo.keras", "--image", tmp_path / "image.png",
+                 "--out", tmp_path / "boxes.png", "--json", tmp_path / "boxes.json")
+    assert result.exit_code == 0, result.output
+    prediction = json.loads((tmp_path / "boxes.json").read_text())
+    expected = model.decode(predict(model, read_image(tmp_path / "image.png", 64, 64)[None]))[0]
+    assert len(expected["boxes"]) > 0 and expected["boxes"].max() > 32
+    np.testing.assert_allclose(prediction["boxes"], expected["boxes"] * [2.0, 1.5, 2.0, 1.5], atol=0.02)
+    np.testing.assert_allclose(prediction["scores"], expected["scores"], atol=1e-4)
+    assert prediction["labels"] == expected["labels"].tolist()
+    assert (tmp_path / "boxes.png").stat().st_size > 1000
 
 
 @pytest.mark.parametrize("make,message", [

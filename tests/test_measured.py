@@ -76,3 +76,35 @@ def test_a_readme_without_the_section_is_refused_in_one_line(tmp_path, capsys):
     assert error.startswith("Error: cannot rewrite") and error.count("\n") == 1
     assert readme.read_text() == "# No measured section\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "measured"]
+
+
+@pytest.mark.parametrize("chapter", sorted(measured.SCRIPTS))
+def test_chapter_scripts_are_notebooks_that_rerun(chapter):
+    """Each script is jupytext percent format (a markdown title cell, then code and
+    markdown cells) and trains only through ``train_or_resume``, so a second run reuses
+    or resumes its runs instead of stopping at "already exists"."""
+    import ast
+
+    path = README.parent / measured.SCRIPTS[chapter]
+    lines = path.read_text().splitlines()
+    cells = [line for line in lines if line.startswith("# %%")]
+    assert lines[0] == "# %% [markdown]" and lines[1].startswith(f"# # Chapter {chapter},")
+    assert cells.count("# %%") >= 3 and cells.count("# %% [markdown]") >= 3
+    assert set(cells) == {"# %%", "# %% [markdown]"}
+    calls = {node.func.id if isinstance(node.func, ast.Name) else node.func.attr
+             for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Call)
+             and isinstance(node.func, (ast.Name, ast.Attribute))}
+    assert "train_or_resume" in calls and not calls & {"train", "fit"}
+    assert "Measurements" in calls and "save" in calls  # its tables reach the README
+
+
+def test_the_readme_layout_names_every_module():
+    """The layout section lists what is in the package: every module and subpackage."""
+    text = README.read_text()
+    layout = text[text.index("## Layout"):]
+    layout = layout[:layout.index("```", layout.index("```") + 3)]
+    package = README.parent / "keras_dlbasic"
+    names = [p.name + ("/" if p.is_dir() else "") for p in package.iterdir()
+             if p.name != "__init__.py" and not p.name.startswith("__") and (p.is_dir() or p.suffix == ".py")]
+    missing = [name for name in names if name not in layout]
+    assert not missing, f"the README's layout does not name {missing}"

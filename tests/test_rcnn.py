@@ -167,6 +167,8 @@ def test_region_layers_pass_the_layer_checks():
     boxes = np.array([[[0, 0, 8, 8], [4, 2, 15, 9]]] * 2, np.float32)
     run_layer_test(WarpRegions, {"size": (5, 4)}, [images, boxes], expected_output_shape=(4, 5, 4, 3),
                    run_training_check=False)
+    run_layer_test(SplitRegions, {}, [RNG.random((4, 6)).astype("float32"), boxes],
+                   expected_output_shape=(2, 2, 6), run_training_check=False)
     anchors = anchor_grid((2, 2), 8, (8,), (1.0,))
     run_layer_test(RegionProposals, {"anchors": anchors, "image_size": (16, 16), "pre_nms_top": 4,
                                      "train_proposals": 3, "test_proposals": 3},

@@ -100,11 +100,12 @@ def streamed(source):
     return load
 
 
-def test_a_streamed_dataset_trains_evaluates_and_resumes(tmp_path, monkeypatch):
-    """A tf.data stream here; a PyDataset's batches reach Keras through the same
-    ``StreamBatches`` (test_stream_batches_hold_the_arrays)."""
+@pytest.mark.parametrize("source", ["tf.data", "factory"])
+def test_a_streamed_dataset_trains_evaluates_and_resumes(tmp_path, monkeypatch, source):
+    """A tf.data stream, and a PyDataset made for the run's batch size (the way without
+    TensorFlow), through the trainer: fit, test metrics, evaluate and resume."""
     spec = dataclasses.replace(datasets.dataset_info("mnist_5k"), name="digit_stream",
-                               loader=streamed("tf.data"))
+                               loader=streamed(source))
     monkeypatch.setitem(datasets.DATASETS, "digit_stream", spec)
     config = training.resolve_config("cnn", dataset="digit_stream", epochs=2, batch_size=32)
     run = tmp_path / "run"

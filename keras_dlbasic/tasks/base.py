@@ -125,6 +125,11 @@ class Task:
         """One JSON-able dict per image of the batch ``images``."""
         raise DLBasicError(f"{type(self).__name__} has no image prediction (dlbasic predict)")
 
+    def to_image(self, prediction, model_size, image_size):
+        """``prediction``, made at the model's input size ``(height, width)``, in the pixels
+        of the image it was resized from, of ``image_size``; unchanged where it has none."""
+        return prediction
+
     def draw(self, image, prediction, path, title=""):
         """Save ``prediction`` of ``image`` (H, W, C in [0, 1]) as a PNG at ``path``."""
         raise DLBasicError(f"{type(self).__name__} has no image prediction (dlbasic predict)")

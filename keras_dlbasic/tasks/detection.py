@@ -57,6 +57,13 @@ class Detection(Task):
         return [{"boxes": d["boxes"].round(2).tolist(), "scores": d["scores"].round(4).tolist(),
                  "labels": d["labels"].tolist()} for d in self.detect(model, images)]
 
+    def to_image(self, prediction, model_size, image_size):
+        """Boxes scaled from the model's input pixels to the image's."""
+        (height, width), (image_height, image_width) = model_size, image_size
+        scale = np.array([image_width / width, image_height / height] * 2)
+        boxes = np.asarray(prediction["boxes"], np.float64).reshape(-1, 4) * scale
+        return {**prediction, "boxes": boxes.round(2).tolist()}
+
     def draw(self, image, prediction, path, title=""):
         from keras_dlbasic.plotting import plot_detections
 

@@ -43,6 +43,15 @@ class Segmentation(Task):
                  "class_share": (np.bincount(mask.ravel(), minlength=classes) / mask.size).tolist()}
                 for mask in masks]
 
+    def to_image(self, prediction, model_size, image_size):
+        """The class map resized to the image by nearest neighbour (each image pixel takes
+        the class of the model pixel its centre falls in), and its class shares."""
+        mask = np.asarray(prediction["mask"])
+        rows, cols = ((np.arange(n) + 0.5) * m / n for m, n in zip(model_size, image_size))
+        mask = mask[rows.astype(int)[:, None], cols.astype(int)[None, :]]
+        shares = np.bincount(mask.ravel(), minlength=len(prediction["class_share"])) / mask.size
+        return {"mask": mask.tolist(), "class_share": shares.tolist()}
+
     def draw(self, image, prediction, path, title=""):
         from keras_dlbasic.plotting import plot_mask_overlay
 
