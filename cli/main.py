@@ -388,7 +388,8 @@ def bench(model, backends, batch_size, steps, warmup, precision, reference, pipe
         click.echo(input_ratios(rows))
     if json_path:
         write_json(json_path, {"model": config.model, "steps": steps, "warmup": warmup,
-                               "precision": precision, "rows": [dataclasses.asdict(r) for r in rows]})
+                               "precision": precision, "pipeline": pipeline,
+                               "rows": [dataclasses.asdict(r) for r in rows]})
         click.echo(f"Wrote {json_path}")
 
 

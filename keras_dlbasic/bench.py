@@ -15,8 +15,8 @@ and the model compiled as ``dlbasic train`` compiles it (Adam; the task's loss).
 The Keras rows call ``train_on_batch`` and ``predict_on_batch`` on one batch
 already in memory. With ``pipeline=True`` two more rows per backend call ``fit``
 and ``predict`` over a stream of batches (``measure_input``): from arrays in
-memory, as the bundled sets train, and from a ``tf.data`` pipeline, as the TFDS
-sets do, so the table shows whether the input keeps up.
+memory, as the bundled sets train, and through a ``tf.data`` pipeline read as a
+stream, as the TFDS sets train, so the table shows whether the input keeps up.
 
 Run directly, this module is that worker: ``python -m keras_dlbasic.bench '{json}'``
 prints one JSON line of ``measure``, ``measure_input`` or ``measure_reference``.
@@ -42,7 +42,8 @@ class Row:
     ``first_train_s`` and ``first_predict_s`` are the first call's seconds (tracing,
     compiling, building the optimizer); ``train_step_s`` and ``predict_step_s`` the
     mean seconds of the timed steps after warm-up; ``precision`` the Keras dtype
-    policy (``torch.autocast``'s type for the plain-PyTorch rows).
+    policy (for the plain-PyTorch rows, the policy whose compute type
+    ``torch.autocast`` takes).
     """
 
     engine: str
@@ -54,6 +55,12 @@ class Row:
     predict_step_s: float
     note: str = ""
     precision: str = "float32"
+    feed: str = ""  # measure_input's rows: what fit and predict read (FEEDS)
+
+    @property
+    def name(self):
+        """The engine, and for ``measure_input``'s rows how they were fed."""
+        return f"{self.engine}, fit from {self.feed}" if self.feed else self.engine
 
     @property
     def train_per_s(self):
@@ -159,12 +166,14 @@ def measure(model, batch_size=None, steps=20, warmup=3, precision="float32", mod
                first_predict, predict_step, precision=precision)
 
 
-INPUT_ROWS = ("fit, arrays in memory", "fit, tf.data stream")
+FEEDS = ("arrays in memory", "tf.data stream")  # measure_input's two rows
 
 
 class _StepClock:
-    """A Keras callback's clock: the time at the end of every training or predict
-    step, once the step's results are on the host."""
+    """A Keras callback's clock: the time at the end of every training or predict step.
+    Keras converts a step's logs (and predictions) to numpy before it calls a batch-end
+    callback, and runs such a callback synchronously, so each time is taken once its
+    step has finished."""
 
     def __init__(self):
         import keras
@@ -172,9 +181,9 @@ class _StepClock:
         clock = self
 
         class Callback(keras.callbacks.Callback):
+            async_safe = False  # a clock must run in step with the steps
+
             def on_train_batch_end(self, batch, logs=None):
-                # Reading the results waits for the step, as the progress bar does.
-                keras.tree.map_structure(keras.ops.convert_to_numpy, logs)
                 clock.times.append(time.perf_counter())
 
             on_predict_batch_end = on_train_batch_end
@@ -186,42 +195,57 @@ class _StepClock:
         first, timed = self.times[0] - start, self.times[warmup:]
         return first, (timed[-1] - timed[0]) / (len(timed) - 1)
 
+    @classmethod
+    def time(cls, call, warmup):
+        """``split`` of one ``call(callbacks)`` (a ``fit`` or a ``predict``)."""
+        clock, start = cls(), time.perf_counter()
+        call([clock.callback])
+        return clock.split(start, warmup)
+
 
 def measure_input(model, batch_size=None, steps=20, warmup=3, precision="float32",
                   model_kwargs=None):
     """Two ``Row``s: ``fit`` and ``predict`` over the same examples fed from arrays already
-    in memory (the bundled sets' path), and from a ``tf.data`` pipeline (parallel map,
-    prefetch) read as a ``Stream``, the TFDS sets' path. Each times ``steps`` batches
-    after the first and ``warmup`` more, within one ``fit`` (one ``predict``) call."""
+    in memory (how the bundled sets train) and through a ``tf.data`` pipeline read as a
+    ``Stream`` (``from_tensor_slices`` of those arrays, a parallel map and prefetch, then
+    numpy batches through ``StreamBatches``, as the TFDS sets train, minus reading and
+    decoding their files). Each row times ``steps`` batches after the first and
+    ``warmup`` more, inside one ``fit`` (one ``predict``) call of a freshly compiled
+    model with the same initial weights."""
     import keras
     import numpy as np
     import tensorflow as tf
 
+    from keras_dlbasic import training
     from keras_dlbasic.data.streams import Stream
 
     network, task, data, config = prepared(model, batch_size, precision, model_kwargs)
     x, y = data.arrays("train")
-    calls = 1 + warmup + steps
-    rows = np.resize(np.arange(len(keras.tree.flatten(x)[0])), calls * config.batch_size)
+    n = len(keras.tree.flatten(x)[0])
+    rows = np.resize(np.arange(n), (1 + warmup + steps) * config.batch_size)
+    # What the loss compares with; none (a generative model's loss reads the images):
+    # label -1, as the streamed binarized_mnist gives.
+    y = task.targets(y)
+    y = np.full(n, -1, np.int32) if y is None else y
     x, y = (keras.tree.map_structure(lambda a: a[rows], part) for part in (x, y))
     pipeline = tf.data.Dataset.from_tensor_slices((x, y)).map(
         lambda *example: example, num_parallel_calls=tf.data.AUTOTUNE)
-    feeds = {"arrays": dataclasses.replace(data, x_train=x, y_train=y),
-             "stream": dataclasses.replace(data, x_train=Stream(pipeline), y_train=None)}
+    splits = {FEEDS[0]: dataclasses.replace(data, x_train=x, y_train=y),
+              FEEDS[1]: dataclasses.replace(data, x_train=Stream(pipeline), y_train=None)}
     weights = network.get_weights()
     result = []
-    for engine, splits in zip(INPUT_ROWS, feeds.values()):
-        network.set_weights(weights)
-        inputs = task.fit_inputs(splits, "train", config.batch_size)
-        clock, start = _StepClock(), time.perf_counter()
-        network.fit(**inputs, epochs=1, verbose=0, callbacks=[clock.callback])
-        first_train, train_step = clock.split(start, warmup)
-        clock, start = _StepClock(), time.perf_counter()
-        network.predict(inputs["x"], batch_size=inputs.get("batch_size"), verbose=0,
-                        callbacks=[clock.callback])
-        first_predict, predict_step = clock.split(start, warmup)
-        result.append(Row(f"Keras {current_backend()}, {engine}", device_name(), config.batch_size,
-                          first_train, train_step, first_predict, predict_step, precision=precision))
+    for feed, split in splits.items():
+        network.set_weights(weights)  # and a new optimizer, traced and compiled anew
+        task.compile(network, training.default_optimizer(config, steps_per_epoch=1))
+        inputs = task.fit_inputs(split, "train", config.batch_size)
+        first_train, train_step = _StepClock.time(
+            lambda callbacks: network.fit(**inputs, epochs=1, verbose=0, callbacks=callbacks), warmup)
+        first_predict, predict_step = _StepClock.time(
+            lambda callbacks: network.predict(inputs["x"], batch_size=inputs.get("batch_size"),
+                                              verbose=0, callbacks=callbacks), warmup)
+        result.append(Row(f"Keras {current_backend()}", device_name(), config.batch_size,
+                          first_train, train_step, first_predict, predict_step,
+                          precision=precision, feed=feed))
     return result
 
 
@@ -488,7 +512,7 @@ def table(rows, model, steps, warmup, markdown=False):
     done = [r for r in rows if not r.note]
     fastest_train = max(r.train_per_s for r in done)
     fastest_predict = max(r.predict_per_s for r in done)
-    float32 = {r.engine: r for r in done if r.precision == "float32"}
+    float32 = {r.name: r for r in done if r.precision == "float32"}
     mixed = any(r.precision != "float32" for r in rows)
     header = ["engine", "device", "precision", "first train step s", "train examples/s",
               "vs fastest", "first predict s", "predict examples/s", "vs fastest"]
@@ -496,15 +520,15 @@ def table(rows, model, steps, warmup, markdown=False):
     body = []
     for r in rows:
         if r.note:
-            body.append([r.engine, r.device, r.precision, "-", "-", "-", "-", "-", r.note]
+            body.append([r.name, r.device, r.precision, "-", "-", "-", "-", "-", r.note]
                         + ["-"] * mixed)
             continue
-        body.append([r.engine, r.device, r.precision, f"{r.first_train_s:.2f}",
+        body.append([r.name, r.device, r.precision, f"{r.first_train_s:.2f}",
                      f"{r.train_per_s:,.0f}", f"{r.train_per_s / fastest_train:.2f}",
                      f"{r.first_predict_s:.2f}", f"{r.predict_per_s:,.0f}",
                      f"{r.predict_per_s / fastest_predict:.2f}"])
         if mixed:
-            base = float32.get(r.engine)
+            base = float32.get(r.name)
             body[-1].append(f"{r.train_per_s / base.train_per_s:.2f}" if base else "-")
     title = (f"{model}, batch {rows[0].batch_size}: {steps} timed steps after the first "
              f"and {warmup} warm-up steps")
@@ -517,16 +541,15 @@ def table(rows, model, steps, warmup, markdown=False):
 
 
 def input_ratios(rows):
-    """One line per backend and precision: training from the tf.data stream as a share
-    of training from arrays in memory (``measure_input``'s two rows)."""
-    speed = {r.engine + r.precision: r.train_per_s for r in rows if not r.note}
+    """One line per backend and precision timed by ``measure_input``: training from the
+    tf.data stream as a share of training from arrays in memory."""
+    speed = {(r.engine, r.feed, r.precision): r.train_per_s for r in rows if not r.note}
     lines = []
-    for r in rows:
-        if r.engine.endswith(INPUT_ROWS[1]):
-            base = r.engine[:-len(INPUT_ROWS[1])]
-            memory = speed[base + INPUT_ROWS[0] + r.precision]
-            lines.append(f"{base[:-2]} ({r.precision}): fit from the tf.data stream trains at "
-                         f"{r.train_per_s / memory:.2f}x fit from arrays in memory")
+    for (engine, feed, precision), stream in speed.items():
+        memory = speed.get((engine, FEEDS[0], precision))
+        if feed == FEEDS[1] and memory:
+            lines.append(f"{engine} ({precision}): fit from the tf.data stream trains at "
+                         f"{stream / memory:.2f}x fit from arrays in memory")
     return "\n".join(lines)
 
 

@@ -8,7 +8,7 @@ its input size and scaled to [0, 1], as the bundled datasets are. What is predic
 and how it is drawn belongs to the task (``Task.predict`` / ``Task.draw``): class
 scores for a classifier, a class map laid over the image for a segmenter, boxes for
 a detector. Masks and boxes are given, and drawn, in the pixels of the image file
-(``Task.to_image``), not of the model's resized input.
+(``Task.predict``'s ``image_size``), not of the model's resized input.
 """
 import pathlib
 
@@ -68,7 +68,7 @@ def predict_image(source, image_path, out_png, json_path=None):
     batch = image[None] if keras.config.image_data_format() == "channels_last" else (
         np.transpose(image, (2, 0, 1))[None])
     original = read_image(image_path, channels=channels)
-    prediction = task.to_image(task.predict(model, batch)[0], (height, width), original.shape[:2])
+    prediction = task.predict(model, batch, image_size=original.shape[:2])[0]
     task.draw(original, prediction, out_png, title=f"{name}: {pathlib.Path(image_path).name}")
     if json_path:
         write_json(json_path, prediction)

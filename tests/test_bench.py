@@ -123,14 +123,22 @@ def test_bench_cli_refuses_bad_input_in_one_line(args, message):
     assert len([line for line in result.output.splitlines() if line.startswith("Error")]) == 1
 
 
-def test_measure_input_times_fit_from_memory_and_from_a_tf_data_stream():
-    from keras_dlbasic.bench import INPUT_ROWS, input_ratios, measure_input
+@pytest.mark.parametrize("name, model_kwargs", [
+    ("cnn", {}),
+    ("fcn8s", {"width": 4, "fc_units": 8}),  # dict targets: the task takes the masks
+    ("vae", {"latent_dim": 2, "hidden": (16,)}),  # no targets: the loss reads the images
+])
+def test_measure_input_times_fit_from_memory_and_from_a_tf_data_stream(name, model_kwargs):
+    from keras_dlbasic.bench import FEEDS, input_ratios, measure_input
 
-    rows = measure_input("cnn", batch_size=8, steps=3, warmup=1)
-    assert [r.engine for r in rows] == [f"Keras {current_backend()}, {feed}" for feed in INPUT_ROWS]
+    rows = measure_input(name, batch_size=8, steps=3, warmup=1, model_kwargs=model_kwargs)
+    assert [(r.name, r.feed) for r in rows] == [
+        (f"Keras {current_backend()}, fit from {feed}", feed) for feed in FEEDS]
     for row in rows:
         assert row.batch_size == 8
         assert min(row.first_train_s, row.train_step_s, row.first_predict_s, row.predict_step_s) > 0
+        # Each feed is compiled anew: its first step traces (and, off torch, compiles).
+        assert row.first_train_s > row.train_step_s
     ratio = rows[1].train_per_s / rows[0].train_per_s
     assert input_ratios(rows) == (f"Keras {current_backend()} (float32): fit from the tf.data stream "
                                   f"trains at {ratio:.2f}x fit from arrays in memory")
@@ -140,7 +148,7 @@ def test_step_clock_reads_each_step_and_splits_first_from_steady():
     from keras_dlbasic.bench import _StepClock
 
     clock = _StepClock()
-    clock.times = [1.5, 2.0, 2.2, 2.4, 2.6]
+    clock.times = [1.5, 2.0, 2.2, 2.4, 2.6]  # first step ends 0.5 s after the start
     assert clock.split(start=1.0, warmup=1) == (0.5, pytest.approx(0.2))
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile("sgd", "mse")

@@ -233,6 +233,10 @@ def test_predict_segmentation_overlays_the_mask(run, tmp_path):
     from keras_dlbasic.predict import read_image
 
     model = get_model("fcn8s", input_shape=(64, 64, 3), classes=4, width=4, fc_units=8)
+    rng = np.random.default_rng(1)
+    for layer in model.layers:  # the score layers start at 0: give them weights to show
+        if layer.name.startswith("score"):
+            layer.set_weights([rng.normal(size=w.shape).astype("float32") for w in layer.get_weights()])
     model.save(tmp_path / "fcn8s.keras")
     image = (np.random.default_rng(0).random((80, 70, 3)) * 255).astype("uint8")
     Image.fromarray(image).save(tmp_path / "image.png")  # resized to the model's 64x64
@@ -243,6 +247,7 @@ def test_predict_segmentation_overlays_the_mask(run, tmp_path):
     mask = np.array(prediction["mask"])
     assert mask.shape == (80, 70)
     small = np.argmax(predict(model, read_image(tmp_path / "image.png", 64, 64)[None])[0], -1)
+    assert (small[1:] != small[:-1]).any() and (small[:, 1:] != small[:, :-1]).any()  # varies both ways
     rows, cols = (np.arange(80) * 2 + 1) * 64 // 160, (np.arange(70) * 2 + 1) * 64 // 140
     np.testing.assert_array_equal(mask, small[rows][:, cols])
     np.testing.assert_allclose(prediction["class_share"], np.bincount(mask.ravel(), minlength=4) / mask.size)

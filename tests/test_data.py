@@ -165,28 +165,37 @@ def test_chapter3_models_train_on_streamed_tfds(name, dataset, model_kwargs, met
 
 
 def test_tfds_splits_are_cached_where_they_fit(tmp_path, monkeypatch):
-    """Fixed-shape examples that fit in the budget are kept in memory after the first pass
-    (a cache stage under the parallel map); over the budget, or of varying shapes, they
-    are read anew. The cached stream gives the same examples on the second pass."""
+    """Fixed-shape numbers that fit in the budget are read once and served from memory:
+    later passes, a pass cut short (``limit``) included, do not read the source again.
+    Over the budget, or of varying shapes, a split is read anew each pass."""
     import tensorflow as tf
 
-    def stages(dataset):
-        names = []
-        while dataset is not None:
-            names.append(type(dataset).__name__)
-            dataset = getattr(dataset, "_input_dataset", None)
-        return names
+    from keras_dlbasic.data.streams import Stream
 
-    digits = tf.data.Dataset.from_tensor_slices((np.zeros((10, 28, 28, 1), np.uint8), np.arange(10)))
-    assert any("Cache" in s for s in stages(tfds_loader.cached(digits)))
-    assert not any("Cache" in s for s in stages(tfds_loader.cached(digits, limit=10 * 28 * 28)))
-    ragged = tf.data.Dataset.from_generator(lambda: (np.zeros((n, 3)) for n in (1, 2)),
-                                            output_signature=tf.TensorSpec((None, 3)))
-    assert not any("Cache" in s for s in stages(tfds_loader.cached(ragged)))
+    reads = []
+
+    def source(shape=(28, 28, 1)):
+        def examples():
+            reads.append(1)
+            for i in range(10):
+                yield np.full([d or i + 1 for d in shape], i, np.uint8), np.int32(i)
+        signature = (tf.TensorSpec(shape, tf.uint8), tf.TensorSpec((), tf.int32))
+        return tf.data.Dataset.from_generator(examples, output_signature=signature).apply(
+            tf.data.experimental.assert_cardinality(10))
+
+    cached = tfds_loader.cached(source())
+    assert len(reads) == 1  # read once, up front
+    stream = Stream(cached).limit(4)
+    x, y = stream.arrays(batch_size=3)
+    np.testing.assert_array_equal(y, [0, 1, 2, 3])
+    np.testing.assert_array_equal(Stream(cached).arrays()[0][:, 0, 0, 0], np.arange(10))
+    assert len(reads) == 1
+    for kept in (tfds_loader.cached(source(), limit=10 * 28 * 28), tfds_loader.cached(source((None, 3)))):
+        reads.clear()
+        list(kept.as_numpy_iterator()), list(kept.as_numpy_iterator())
+        assert len(reads) == 2  # over the budget, or ragged: read on every pass
 
     monkeypatch.setattr(tfds_loader, "network_available", lambda: True)
     with tfds.testing.mock_data(num_examples=20):
-        stream = load_dataset("mnist", data_dir=str(tmp_path)).x_train
-        assert any("Cache" in s for s in stages(stream.source))
-        first, again = stream.arrays(), stream.arrays()
-    np.testing.assert_array_equal(first[0], again[0])
+        x, y = load_dataset("mnist", data_dir=str(tmp_path)).arrays("train")
+    assert x.shape == (20, 28, 28, 1) and x.dtype == np.float32 and y.dtype == np.int32

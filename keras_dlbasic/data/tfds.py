@@ -4,7 +4,7 @@ Splits: train = first 90% of TFDS "train", validation = last 10%, test = "test".
 Images stream (``keras_dlbasic.data.streams``): each split is a ``Stream`` of
 float32 images in [0, 1] and int32 labels, read from TFDS batch by batch, so
 a network's input size (224x224 for VGG on CIFAR-10) never has to fit in
-memory. The pipeline is ``tf.data``'s: decoded examples cached in memory where
+memory. The pipeline is ``tf.data``'s: decoded examples held in memory where
 they fit (``cached``), a parallel map, prefetch. Text (``load_text``) becomes int32 word ids in memory: its
 vocabulary is counted over the whole training split anyway. Chapter 3's real
 data (``load_vision``) streams too: ``voc/2007`` as detection (images resized
@@ -27,7 +27,7 @@ from keras_dlbasic.errors import DatasetUnavailableError
 
 DOWNLOAD_HOST = ("storage.googleapis.com", 443)
 SPLITS = ["train[:90%]", "train[90%:]", "test"]
-CACHE_BYTES = 1 << 30  # a split whose decoded examples fit in this is kept in memory
+CACHE_BYTES = 1 << 30  # a split whose decoded examples fit in this is held in memory
 
 
 def network_available(address=DOWNLOAD_HOST, timeout=3.0):
@@ -65,19 +65,29 @@ def _tfds_splits(name, data_dir, splits=SPLITS, as_supervised=True):
 
 
 def cached(dataset, limit=None):
-    """``dataset``, kept in memory after its first full pass (``tf.data``'s ``cache``),
-    where its examples have fixed shapes and all of them fit in ``limit`` bytes
-    (``CACHE_BYTES``): MNIST's 54,000 training digits take 42 MB, CIFAR-10's 45,000
-    images 138 MB. Images of varying size (VOC, pets) are read and decoded anew each
-    epoch, in parallel, before they are resized."""
+    """``dataset`` held in memory where it fits: when its examples are numbers of fixed
+    shapes and the whole split takes at most ``limit`` bytes (``CACHE_BYTES``, per
+    split), it is read once, decoded, and served from those arrays (MNIST's 54,000
+    training digits take 42 MB, CIFAR-10's 45,000 images 138 MB); else, as for VOC's and
+    the pets' images of varying sizes, it is read from its files anew each epoch.
+
+    Read eagerly rather than through ``tf.data``'s ``cache``, which keeps nothing from a
+    pass that stops early (``--limit``, or a stream restarting at a batch) and says so
+    on stderr every time."""
     import tensorflow as tf
 
     specs = tf.nest.flatten(dataset.element_spec)
     count = int(dataset.cardinality())
-    if count < 0 or not all(spec.shape.is_fully_defined() for spec in specs):
+    numeric = all(spec.dtype.is_integer or spec.dtype.is_floating or spec.dtype.is_bool
+                  for spec in specs)
+    if count < 0 or not numeric or not all(spec.shape.is_fully_defined() for spec in specs):
         return dataset
     size = count * sum(spec.shape.num_elements() * spec.dtype.size for spec in specs)
-    return dataset.cache() if size <= (CACHE_BYTES if limit is None else limit) else dataset
+    if size > (CACHE_BYTES if limit is None else limit):
+        return dataset
+    batches = list(dataset.batch(4096).as_numpy_iterator())
+    arrays = tf.nest.map_structure(lambda *parts: np.concatenate(parts), *batches)
+    return tf.data.Dataset.from_tensor_slices(arrays)
 
 
 def _load_splits(name, data_dir):

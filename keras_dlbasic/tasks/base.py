@@ -121,18 +121,21 @@ class Task:
         plot_history(history, run_dir / "curves.png", title=title)
 
     # --- dlbasic predict --------------------------------------------------------------
-    def predict(self, model, images):
-        """One JSON-able dict per image of the batch ``images``."""
+    def predict(self, model, images, image_size=None):
+        """One JSON-able dict per image of the batch ``images``; masks and boxes in the
+        pixels of images of ``image_size`` (height, width), those the batch was resized
+        from (default: the batch's own size)."""
         raise DLBasicError(f"{type(self).__name__} has no image prediction (dlbasic predict)")
-
-    def to_image(self, prediction, model_size, image_size):
-        """``prediction``, made at the model's input size ``(height, width)``, in the pixels
-        of the image it was resized from, of ``image_size``; unchanged where it has none."""
-        return prediction
 
     def draw(self, image, prediction, path, title=""):
         """Save ``prediction`` of ``image`` (H, W, C in [0, 1]) as a PNG at ``path``."""
         raise DLBasicError(f"{type(self).__name__} has no image prediction (dlbasic predict)")
+
+
+def image_hw(images):
+    """(height, width) of a batch of images in Keras's image data format."""
+    shape = images.shape[2:4] if keras.config.image_data_format() == "channels_first" else images.shape[1:3]
+    return tuple(int(d) for d in shape)
 
 
 def resize_images(images, size, batch=512):

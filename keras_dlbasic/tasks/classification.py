@@ -28,7 +28,7 @@ class Classification(Task):
             "metrics": ["accuracy"],
         }
 
-    def predict(self, model, images, top=5):
+    def predict(self, model, images, image_size=None, top=5):
         """The ``top`` classes of each image, best first, with their scores."""
         scores = np.asarray(model.predict_on_batch(images), np.float64)
         return [{"classes": [{"label": int(c), "score": float(row[c])}

@@ -12,7 +12,7 @@ test images with their predicted and true boxes.
 import numpy as np
 
 from keras_dlbasic.metrics import mean_average_precision
-from keras_dlbasic.tasks.base import Task
+from keras_dlbasic.tasks.base import Task, image_hw
 
 DRAW_THRESHOLD = 0.3  # the score from which figures draw a detection
 
@@ -53,16 +53,14 @@ class Detection(Task):
                         truth=[{"boxes": b, "labels": l} for b, l in zip(y["boxes"][:8], y["labels"][:8])],
                         threshold=DRAW_THRESHOLD, class_names=data.class_names, title=title)
 
-    def predict(self, model, images):
-        return [{"boxes": d["boxes"].round(2).tolist(), "scores": d["scores"].round(4).tolist(),
-                 "labels": d["labels"].tolist()} for d in self.detect(model, images)]
-
-    def to_image(self, prediction, model_size, image_size):
-        """Boxes scaled from the model's input pixels to the image's."""
-        (height, width), (image_height, image_width) = model_size, image_size
+    def predict(self, model, images, image_size=None):
+        """Each image's boxes (x1, y1, x2, y2 in the pixels of an image of ``image_size``,
+        scaled from the model's input), scores and labels, best first."""
+        height, width = image_hw(images)
+        image_height, image_width = image_size or (height, width)
         scale = np.array([image_width / width, image_height / height] * 2)
-        boxes = np.asarray(prediction["boxes"], np.float64).reshape(-1, 4) * scale
-        return {**prediction, "boxes": boxes.round(2).tolist()}
+        return [{"boxes": (d["boxes"] * scale).round(2).tolist(), "scores": d["scores"].round(4).tolist(),
+                 "labels": d["labels"].tolist()} for d in self.detect(model, images)]
 
     def draw(self, image, prediction, path, title=""):
         from keras_dlbasic.plotting import plot_detections

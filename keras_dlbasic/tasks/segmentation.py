@@ -35,22 +35,19 @@ class Segmentation(Task):
     def targets(self, y):
         return y["masks"].astype("int32") if isinstance(y, dict) else y
 
-    def predict(self, model, images):
-        """Each image's class map (H, W) and the share of its pixels in each class."""
-        masks = self.predict_masks(model, images)
+    def predict(self, model, images, image_size=None):
+        """Each image's class map, of ``image_size`` (default: the model's), and the share
+        of its pixels in each class. A map is resized by nearest neighbour: each image
+        pixel takes the class of the model pixel its centre falls in."""
         classes = model.output_shape[-1]
-        return [{"mask": mask.tolist(),
-                 "class_share": (np.bincount(mask.ravel(), minlength=classes) / mask.size).tolist()}
-                for mask in masks]
-
-    def to_image(self, prediction, model_size, image_size):
-        """The class map resized to the image by nearest neighbour (each image pixel takes
-        the class of the model pixel its centre falls in), and its class shares."""
-        mask = np.asarray(prediction["mask"])
-        rows, cols = ((np.arange(n) + 0.5) * m / n for m, n in zip(model_size, image_size))
-        mask = mask[rows.astype(int)[:, None], cols.astype(int)[None, :]]
-        shares = np.bincount(mask.ravel(), minlength=len(prediction["class_share"])) / mask.size
-        return {"mask": mask.tolist(), "class_share": shares.tolist()}
+        predictions = []
+        for mask in self.predict_masks(model, images):
+            if image_size is not None:
+                rows, cols = ((np.arange(n) + 0.5) * m / n for m, n in zip(mask.shape, image_size))
+                mask = mask[rows.astype(int)[:, None], cols.astype(int)[None, :]]
+            predictions.append({"mask": mask.tolist(), "class_share": (
+                np.bincount(mask.ravel(), minlength=classes) / mask.size).tolist()})
+        return predictions
 
     def draw(self, image, prediction, path, title=""):
         from keras_dlbasic.plotting import plot_mask_overlay
