@@ -332,3 +332,16 @@ def test_detection_outputs_on_a_compiled_predict():
     outputs = model.predict_on_batch(np.zeros((2, 64, 64, 3), "float32"))
     assert outputs["proposals"].shape == (2, 8, 4)
     assert keras.ops.convert_to_numpy(outputs["class_logits"]).shape == (2, 8, 4)
+
+
+def test_inference_batches_hold_at_most_4096_cnn_passes():
+    """R-CNN runs its CNN once per window: evaluation takes a few images at a time, so
+    256 test images do not become 66,048 warped crops in one batch."""
+    from types import SimpleNamespace
+
+    from keras_dlbasic.tasks.detection import images_per_batch
+
+    assert images_per_batch(SimpleNamespace(forward_passes=258), 256) == 15
+    assert images_per_batch(SimpleNamespace(forward_passes=5000), 256) == 1
+    assert images_per_batch(SimpleNamespace(forward_passes=1), 256) == 256
+    assert images_per_batch(object(), 64) == 64  # YOLO: one pass

@@ -15,6 +15,13 @@ from keras_dlbasic.metrics import mean_average_precision
 from keras_dlbasic.tasks.base import Task, image_hw
 
 DRAW_THRESHOLD = 0.3  # the score from which figures draw a detection
+REGIONS_PER_BATCH = 4096  # CNN passes one inference batch may hold (R-CNN: one per window)
+
+
+def images_per_batch(model, batch_size):
+    """``batch_size``, or fewer images for a model that runs its CNN once per region
+    (R-CNN's 258 windows an image: 15 images, not 256 x 258 warped crops at once)."""
+    return max(1, min(batch_size, REGIONS_PER_BATCH // getattr(model, "forward_passes", 1)))
 
 
 class Detection(Task):
@@ -31,11 +38,12 @@ class Detection(Task):
 
     def detect(self, model, x, batch_size=64):
         """Decoded detections of images ``x``, one dict per image."""
+        batch_size = images_per_batch(model, batch_size)
         return [d for i in range(0, len(x), batch_size)
                 for d in model.decode(model.predict_on_batch(x[i:i + batch_size]))]
 
     def evaluate(self, model, data, batch_size=256):
-        metrics = super().evaluate(model, data, batch_size)
+        metrics = super().evaluate(model, data, images_per_batch(model, batch_size))
         x, y = data.arrays("test")
         truth = [{"boxes": b, "labels": l} for b, l in zip(y["boxes"], y["labels"])]
         mean, per_class = mean_average_precision(self.detect(model, x), truth, data.num_classes)
