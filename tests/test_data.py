@@ -119,6 +119,23 @@ def test_voc_with_mock_data_streams_padded_boxes(tmp_path, monkeypatch):
     assert np.all(boxes[..., 2] >= boxes[..., 0]) and np.all(boxes[..., 3] >= boxes[..., 1])
 
 
+def test_voc_example_by_hand():
+    """TFDS gives a box as (ymin, xmin, ymax, xmax) in [0, 1]; the loader makes it
+    (x1, y1, x2, y2) in the 448x448 image's pixels and drops difficult objects."""
+    import tensorflow as tf
+
+    example = {"image": tf.zeros((100, 200, 3), tf.uint8), "objects": {
+        "bbox": tf.constant([[0.1, 0.2, 0.5, 0.9], [0.0, 0.0, 1.0, 1.0], [0.25, 0.5, 0.75, 0.625]]),
+        "label": tf.constant([3, 7, 11], tf.int64),
+        "is_difficult": tf.constant([False, True, False])}}
+    image, target = tfds_loader._voc_example(example)
+    assert tuple(image.shape) == (448, 448, 3)
+    np.testing.assert_allclose(target["boxes"][:2].numpy(),
+                               [[0.2 * 448, 0.1 * 448, 0.9 * 448, 0.5 * 448], [224, 112, 280, 336]],
+                               rtol=1e-6)
+    assert target["labels"][:3].numpy().tolist() == [3, 11, -1]
+
+
 def test_pets_with_mock_data_streams_masks(tmp_path, monkeypatch):
     monkeypatch.setattr(tfds_loader, "network_available", lambda: True)
     with tfds.testing.mock_data(num_examples=4):
