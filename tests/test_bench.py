@@ -124,7 +124,6 @@ def test_bench_cli_refuses_bad_input_in_one_line(args, message):
 
 
 @pytest.mark.parametrize("name, model_kwargs", [
-    ("cnn", {}),
     ("fcn8s", {"width": 4, "fc_units": 8}),  # dict targets: the task takes the masks
     ("vae", {"latent_dim": 2, "hidden": (16,)}),  # no targets: the loss reads the images
 ])
