@@ -327,3 +327,18 @@ def test_recipes_are_typed_and_refuse_unknown_keys(tmp_path):
         training.train(training.resolve_config("gru", model_kwargs={"unit": 8}), tmp_path / "run",
                        verbose=0)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_chapter_run_with_tuple_arguments_resumes(tmp_path):
+    """``train_or_resume`` (the chapter scripts' way to train) continues a run whose builder
+    arguments hold a tuple, which config.json gives back as a list, and refuses another run."""
+    from keras_dlbasic.chapters.runs import train_or_resume
+    from keras_dlbasic.errors import DLBasicError
+
+    config = quick_config(limit=64, epochs=1, model_kwargs={"filters": (4, 8), "hidden_units": 8})
+    train_or_resume(config, tmp_path / "cnn")
+    curve = train_or_resume(dataclasses.replace(config, epochs=2), tmp_path / "cnn")
+    assert len(curve.loss) == 2
+    with pytest.raises(DLBasicError, match="holds a different run .*filters"):
+        train_or_resume(dataclasses.replace(config, model_kwargs={"filters": (4, 4), "hidden_units": 8}),
+                        tmp_path / "cnn")

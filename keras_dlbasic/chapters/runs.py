@@ -6,6 +6,7 @@ directory already holds that run, continues it after its last finished epoch
 per-epoch training loss, the test metrics and the training time.
 """
 import dataclasses
+import json
 import pathlib
 
 from keras_dlbasic.errors import DLBasicError
@@ -53,7 +54,8 @@ def _check_same_run(run_dir, config):
     stored, _ = load_run(run_dir)
     differs = []
     for field in (f.name for f in dataclasses.fields(config)):
-        there, here = getattr(stored, field), getattr(config, field)
+        # As config.json holds them: a tuple read back is a list.
+        there, here = (json.loads(json.dumps(getattr(c, field))) for c in (stored, config))
         if there != here and not (field == "epochs" and there < here):
             differs.append(f"{field}: {there!r} there, {here!r} here")
     if differs:
