@@ -247,7 +247,6 @@ def test_predict_segmentation_overlays_the_mask(run, tmp_path):
     mask = np.array(prediction["mask"])
     assert mask.shape == (80, 70)
     small = np.argmax(predict(model, read_image(tmp_path / "image.png", 64, 64)[None])[0], -1)
-    assert (small[1:] != small[:-1]).any() and (small[:, 1:] != small[:, :-1]).any()  # varies both ways
     rows, cols = (np.arange(80) * 2 + 1) * 64 // 160, (np.arange(70) * 2 + 1) * 64 // 140
     np.testing.assert_array_equal(mask, small[rows][:, cols])
     np.testing.assert_allclose(prediction["class_share"], np.bincount(mask.ravel(), minlength=4) / mask.size)
