@@ -71,6 +71,17 @@ FAMILIES = ["cnn", "alexnet_paper", "vgg11_bn", "googlenet", "resnet50", "resnet
             "nade", "pixelcnn", "vae", "gan"]
 
 
+# Depth variants whose builder fixes their depth: each has its representative's blocks,
+# more of them (the exact parameter count pins how many). Their small instance runs
+# forward and survives the `.keras` round trip on every backend; its training steps are
+# its representative's, since compiling them costs the most (20 s for ResNet-110's on JAX).
+DEPTH_VARIANTS = {
+    **{f"vgg{d}{bn}": f"vgg11{bn}" for d in (13, 16, 19) for bn in ("", "_bn")},
+    **{f"resnet{d}": "resnet20" for d in (32, 44, 56, 110)},
+    "plain56": "plain20",
+}
+
+
 # Small instances for the tests, by model: test-only sizes live here, not in the
 # catalog. The deep ImageNet variants get one block per stage (ResNet) or two
 # dense layers per block (DenseNet); their full depths are checked by the exact

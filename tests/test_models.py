@@ -16,7 +16,7 @@ from keras_dlbasic.errors import ModelArgumentError
 from keras_dlbasic.registry import shapes_only
 from keras_dlbasic.tasks import get_task
 
-from conftest import predict, random_batch, small_model, to_numpy
+from conftest import DEPTH_VARIANTS, predict, random_batch, small_model, to_numpy
 
 MODELS = list_models()
 
@@ -63,12 +63,29 @@ def test_batch_norm_uses_pytorch_defaults(name):
     assert norms and all(l.momentum == 0.9 and l.epsilon == 1e-5 for l in norms)
 
 
+@pytest.mark.parametrize("name", sorted(DEPTH_VARIANTS))
+def test_a_depth_variant_has_its_representatives_blocks(name):
+    """A depth variant's small instance is its representative's with more of the same
+    layers: the same builder, the same kinds of layer, the same output; more layers."""
+    variant, representative = small_model(name), small_model(DEPTH_VARIANTS[name])
+    assert model_info(name).builder.split(":")[0] == model_info(DEPTH_VARIANTS[name]).builder.split(":")[0]
+
+    def kinds(model):
+        return {type(layer) for layer in model._flatten_layers(include_self=False)}
+
+    assert kinds(variant) == kinds(representative)
+    assert len(variant.layers) > len(representative.layers)
+    assert variant.output_shape == representative.output_shape
+
+
 @pytest.mark.parametrize("name", MODELS)
 def test_forward_reload_and_training_steps(name, tmp_path):
     """Finite outputs of the right shape; the reloaded ``.keras`` file (its config rebuilt,
     its weights loaded) gives the same outputs; three Adam steps of the reloaded model
-    lower its task's loss. One test, so each model is built, saved and compiled once per
-    backend (on JAX every new model's first call compiles; the reloaded one hits the cache).
+    lower its task's loss (but for a depth variant: its representative's steps stand for
+    it, ``conftest.DEPTH_VARIANTS``). One test, so each model is built, saved and compiled
+    once per backend (on JAX every new model's first call compiles; the reloaded one hits
+    the cache).
 
     Each loss is the training-mode loss before that step's update, at the recipe's
     learning rate on one fixed batch, so batch norm behaves the same way in all three;
@@ -89,6 +106,8 @@ def test_forward_reload_and_training_steps(name, tmp_path):
     reloaded = load_model(path)
     for expected, output in zip(keras.tree.flatten(y), keras.tree.flatten(predict(reloaded, x))):
         np.testing.assert_array_equal(output, expected)
+    if name in DEPTH_VARIANTS:
+        return
 
     for layer in reloaded._flatten_layers():
         if isinstance(layer, keras.layers.Dropout):

@@ -66,19 +66,26 @@ def test_mixed_precision_training_step(name, policy):
     if isinstance(model, AdversarialModel):
         model.compile(optimizer=keras.optimizers.Adam(lr), run_eagerly=eager)
         images = predict(model, x) if hasattr(model, "noise") else x  # what it trains on
-        assert floating_dtypes(traced(model, x)) == {"float32"}
-        losses = traced(lambda images: [model.discriminator_loss(images, training=True),
-                                        model.generator_loss(images, training=True)], images)
+
+        def forward(x, images):
+            return model(x), [model.discriminator_loss(images, training=True),
+                              model.generator_loss(images, training=True)]
+
+        outputs, losses = traced(forward, x, images)  # one trace on JAX for both
         optimizers = [model.optimizer.discriminator_optimizer, model.optimizer.generator_optimizer]
         logs = model.train_on_batch(images, return_dict=True)
     else:
         model.compile(optimizer=keras.optimizers.Adam(lr), run_eagerly=eager,
                       **get_task(model_info(name).tasks[0]).compile_kwargs(model))
-        outputs = traced(lambda x: model(x, training=True), x)
-        assert floating_dtypes(outputs) == {"float32"}
-        losses = traced(lambda x, y: model.compute_loss(x, y, model(x, training=True)), x, y)
+
+        def forward(x, y):
+            outputs = model(x, training=True)
+            return outputs, model.compute_loss(x, y, outputs)
+
+        outputs, losses = traced(forward, x, y)  # one trace on JAX for both
         optimizers = [model.optimizer]
         logs = model.train_on_batch(x, y, return_dict=True)
+    assert floating_dtypes(outputs) == {"float32"}
     assert floating_dtypes(losses) == {"float32"}
     assert all(np.isfinite(float(value)) for value in logs.values()), logs
     scaled = [isinstance(o, keras.optimizers.LossScaleOptimizer) for o in optimizers]
