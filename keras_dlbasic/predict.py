@@ -18,9 +18,9 @@ from keras_dlbasic.errors import DLBasicError
 from keras_dlbasic.io import write_json
 
 
-def read_image(path, height=None, width=None, channels=3):
-    """An image file as float32 (H, W, channels) in [0, 1], resized to ``height`` x ``width``
-    where given; an unreadable file is a one-line ``DLBasicError``."""
+def open_image(path, channels=3):
+    """An image file as a Pillow image of ``channels`` (1: grey, 3: RGB), read into
+    memory; an unreadable file is a one-line ``DLBasicError``."""
     from PIL import Image, UnidentifiedImageError
 
     path = pathlib.Path(path)
@@ -28,13 +28,26 @@ def read_image(path, height=None, width=None, channels=3):
         raise DLBasicError(f"no such image: {path}")
     try:
         with Image.open(path) as image:
-            image = image.convert("L" if channels == 1 else "RGB")
-            if height and width:
-                image = image.resize((width, height), Image.BILINEAR)
-            pixels = np.asarray(image, dtype=np.float32) / 255.0
+            return image.convert("L" if channels == 1 else "RGB")
     except (UnidentifiedImageError, OSError) as err:
         raise DLBasicError(f"cannot read image {path}: {err}") from None
-    return pixels[..., None] if channels == 1 else pixels
+
+
+def pixels(image, height=None, width=None):
+    """A Pillow image as float32 (H, W, channels) in [0, 1], resized (bilinear) to
+    ``height`` x ``width`` where given."""
+    from PIL import Image
+
+    if height and width:
+        image = image.resize((width, height), Image.BILINEAR)
+    array = np.asarray(image, dtype=np.float32) / 255.0
+    return array[..., None] if array.ndim == 2 else array
+
+
+def read_image(path, height=None, width=None, channels=3):
+    """An image file as float32 (H, W, channels) in [0, 1], resized to ``height`` x ``width``
+    where given; an unreadable file is a one-line ``DLBasicError``."""
+    return pixels(open_image(path, channels), height, width)
 
 
 def load_predictor(source):
@@ -64,10 +77,10 @@ def predict_image(source, image_path, out_png, json_path=None):
     _, height, width, channels = model.inputs[0].shape
     if keras.config.image_data_format() == "channels_first":
         _, channels, height, width = model.inputs[0].shape
-    image = read_image(image_path, height, width, channels)
-    batch = image[None] if keras.config.image_data_format() == "channels_last" else (
-        np.transpose(image, (2, 0, 1))[None])
-    original = read_image(image_path, channels=channels)
+    image = open_image(image_path, channels)  # read once: resized for the model, drawn as it is
+    resized, original = pixels(image, height, width), pixels(image)
+    batch = resized[None] if keras.config.image_data_format() == "channels_last" else (
+        np.transpose(resized, (2, 0, 1))[None])
     prediction = task.predict(model, batch, image_size=original.shape[:2])[0]
     task.draw(original, prediction, out_png, title=f"{name}: {pathlib.Path(image_path).name}")
     if json_path:

@@ -5,8 +5,9 @@ Images stream (``keras_dlbasic.data.streams``): each split is a ``Stream`` of
 float32 images in [0, 1] and int32 labels, read from TFDS batch by batch, so
 a network's input size (224x224 for VGG on CIFAR-10) never has to fit in
 memory. The pipeline is ``tf.data``'s: decoded examples held in memory where
-they fit (``cached``), a parallel map, prefetch. Text (``load_text``) becomes int32 word ids in memory: its
-vocabulary is counted over the whole training split anyway. Chapter 3's real
+they fit (``cached``), a parallel map, prefetch. Text (``load_text``) becomes
+int32 word ids in memory: its vocabulary is counted over the whole training
+split anyway. Chapter 3's real
 data (``load_vision``) streams too: ``voc/2007`` as detection (images resized
 to 448x448, the objects' boxes in those pixels, padded to ``MAX_BOXES``) and
 ``oxford_iiit_pet`` as segmentation (224x224, masks 0 background, 1 pet, 2 its
