@@ -18,6 +18,7 @@ os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 "
                                    "--xla_cpu_use_fusion_emitters=false")
 
 import functools  # noqa: E402
+import pathlib  # noqa: E402
 import tempfile  # noqa: E402
 
 import keras  # noqa: E402
@@ -202,9 +203,12 @@ def channels_first():
 
 @pytest.fixture(scope="session")
 def scorer_cache(tmp_path_factory):
-    """A cache of this test session's own: the first test that scores samples trains
-    the digit scorer into it, the others read it."""
-    return tmp_path_factory.mktemp("cache")
+    """Where the first test that scores samples trains the digit scorer and the others
+    read it (a ``.keras`` file that every backend reads): the folder that
+    ``tests/run_all_backends.py`` shares between its pytest processes and backends
+    (``$DLBASIC_TEST_CACHE``), else this process's own."""
+    shared = os.environ.get("DLBASIC_TEST_CACHE")
+    return pathlib.Path(shared) if shared else tmp_path_factory.mktemp("cache")
 
 
 @pytest.fixture

@@ -47,9 +47,13 @@ def main():
         for backend in args.backends.split(","):
             print(f"\n===== KERAS_BACKEND={backend} =====", flush=True)
             junit = pathlib.Path(tmp) / f"{backend}.xml"
-            env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+            # One digit scorer for every backend's chapter-6 runs (conftest.scorer_cache).
+            env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3",
+                   "DLBASIC_TEST_CACHE": str(pathlib.Path(tmp) / "cache")}
             start = time.perf_counter()
-            parallel = ["-n", str(args.workers)] if args.workers > 1 else []
+            # Work stealing: a worker that runs out takes tests queued for the other, so
+            # a few long tests at the end do not leave one core idle.
+            parallel = ["-n", str(args.workers), "--dist", "worksteal"] if args.workers > 1 else []
             code = subprocess.call(
                 [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *parallel,
                  f"--junitxml={junit}", *args.pytest_args],
