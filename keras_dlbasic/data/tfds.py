@@ -7,11 +7,10 @@ a network's input size (224x224 for VGG on CIFAR-10) never has to fit in
 memory. The pipeline is ``tf.data``'s: decoded examples held in memory where
 they fit (``cached``), a parallel map, prefetch. Text (``load_text``) becomes
 int32 word ids in memory: its vocabulary is counted over the whole training
-split anyway. Chapter 3's real
-data (``load_vision``) streams too: ``voc/2007`` as detection (images resized
-to 448x448, the objects' boxes in those pixels, padded to ``MAX_BOXES``) and
-``oxford_iiit_pet`` as segmentation (224x224, masks 0 background, 1 pet, 2 its
-border).
+split anyway. Chapter 3's real data (``load_vision``) streams too:
+``voc/2007`` as detection (images resized to 448x448, the objects' boxes in
+those pixels, padded to ``MAX_BOXES``) and ``oxford_iiit_pet`` as segmentation
+(224x224, masks 0 background, 1 pet, 2 its border).
 A dataset that is not prepared under ``data_dir`` is downloaded only when the
 TFDS servers are reachable; otherwise loading fails at once (TFDS itself would
 retry for minutes) and names the bundled alternatives.
