@@ -15,6 +15,7 @@ from keras_dlbasic.models.diffusion import (
     ReverseStep,
     SinusoidalTimeEmbedding,
     alpha_bars,
+    min_snr_weights,
     noise_schedule,
 )
 from keras_dlbasic.registry import shapes_only
@@ -146,7 +147,7 @@ def test_ddpm_learns_and_reloads(tmp_path):
     model = get_model("ddpm", **TINY)
     x = _images(16)
     outputs = model(x, training=False)
-    assert set(outputs) == {"noise", "prediction"}
+    assert set(outputs) == {"noise", "prediction", "t"}
     before = float(to_numpy(model.compute_loss(x, y_pred=outputs)))
     assert before == pytest.approx(float(np.mean(to_numpy(outputs["noise"]) ** 2)))  # ε_θ = 0
     model.compile(optimizer=keras.optimizers.Adam(3e-3),
@@ -164,6 +165,40 @@ def test_ddpm_learns_and_reloads(tmp_path):
         np.testing.assert_array_equal(a, b)
     for key, value in reloaded(x, training=False).items():
         np.testing.assert_allclose(to_numpy(value), to_numpy(outputs[key]), atol=1e-6)
+
+
+def test_min_snr_weights_by_hand():
+    """Hang et al.'s min(SNR_t, γ) / SNR_t: at Ho et al.'s T = 1000 the first step has
+    ᾱ = 1 − β_1 = 1 − 1e-4, an SNR of 9,999 and so weighs 5 / 9,999; the last steps, with
+    SNR < 5, weigh 1; the weights rise with the noise."""
+    weights = min_snr_weights(1000, "linear", gamma=5.0)
+    assert weights.shape == (1000,) and weights.dtype == np.float32
+    assert weights[0] == pytest.approx(5.0 / 9999.0, rel=1e-5)
+    bars = alpha_bars(noise_schedule(1000))
+    noisy = bars / (1 - bars) <= 5.0
+    assert noisy[-1] and not noisy[0]
+    np.testing.assert_array_equal(weights[noisy], 1.0)
+    assert np.all(np.diff(weights) >= 0)
+
+
+def test_min_snr_loss_weighs_each_example_by_its_step():
+    """With ``min_snr_gamma`` the loss is the mean over examples of w_t times each example's
+    mean squared error, t the step the model drew for it; without, the plain mean."""
+    model = get_model("ddpm", **TINY, min_snr_gamma=2.0)
+    x = _images(6)
+    outputs = {key: to_numpy(value) for key, value in model(x, training=False).items()}
+    outputs["prediction"] = outputs["noise"] + np.arange(6, dtype="float32")[:, None, None, None]
+    weights = min_snr_weights(10, "linear", 2.0)[outputs["t"]]
+    assert len(set(weights.tolist())) > 1  # the test would not tell weighted from plain
+    expected = np.mean(weights * np.arange(6) ** 2)
+    assert float(to_numpy(model.compute_loss(x, y_pred=outputs))) == pytest.approx(expected, rel=1e-5)
+    plain = get_model("ddpm", **TINY)
+    assert float(to_numpy(plain.compute_loss(x, y_pred=outputs))) == pytest.approx(
+        np.mean(np.arange(6) ** 2), rel=1e-5)
+    reloaded = type(model).from_config(model.get_config())
+    np.testing.assert_array_equal(reloaded.loss_weights, model.loss_weights)
+    with pytest.raises(ModelArgumentError, match="min_snr_gamma"):
+        get_model("ddpm", **TINY, min_snr_gamma=0)
 
 
 def test_sampling(tiny):

@@ -7,6 +7,9 @@ References:
 * Nichol & Dhariwal, "Improved Denoising Diffusion Probabilistic Models", ICML 2021,
   https://arxiv.org/abs/2102.09672 (the cosine schedule, eq. 17, and the rule that
   scales the linear schedule by 1000 / T).
+* Hang et al., "Efficient Diffusion Training via Min-SNR Weighting Strategy", ICCV 2023,
+  https://arxiv.org/abs/2303.09556 (for ε-prediction, each step's squared error weighted
+  by min(SNR_t, γ) / SNR_t, SNR_t = ᾱ_t / (1 − ᾱ_t); γ = 5).
 
 Lecture point: a fixed forward process adds Gaussian noise in T small steps,
 q(x_t | x_{t−1}) = N(√(1 − β_t) x_{t−1}, β_t I), until x_T is (almost) N(0, I). It has a
@@ -66,6 +69,16 @@ def noise_schedule(timesteps, kind="linear"):
 def alpha_bars(betas):
     """ᾱ_t = ∏_{s≤t} (1 − β_s), float64 (T,)."""
     return np.cumprod(1.0 - np.asarray(betas, np.float64))
+
+
+def min_snr_weights(timesteps, kind="linear", gamma=5.0):
+    """Hang et al.'s loss weight of each step for ε-prediction, float32 (T,):
+    min(SNR_t, γ) / SNR_t with SNR_t = ᾱ_t / (1 − ᾱ_t). Steps with little noise
+    (SNR_t > γ), whose ε is hardest to tell and matters least to the samples, weigh
+    γ / SNR_t < 1; noisier steps weigh 1."""
+    bars = alpha_bars(noise_schedule(timesteps, kind))
+    snr = bars / (1.0 - bars)
+    return (np.minimum(snr, gamma) / snr).astype(np.float32)
 
 
 def reverse_step_coefficients(timesteps, kind="linear", variance="beta"):
@@ -317,10 +330,14 @@ class DDPM(ArgumentConfig, keras.Model):
         embedding_dim: size of the time embedding.
         groups: GroupNorm groups; every width must be divisible by it.
         seed: seed of the draws of t and ε in training.
+        min_snr_gamma: ``None`` for Ho et al.'s L_simple (every step weighs the same), or
+            γ of Hang et al.'s min-SNR weighting (``min_snr_weights``).
 
     Calling it draws t and ε per example (fixed draws at inference) and gives
-    ``{"noise": ε, "prediction": ε_θ(x_t, t)}``; ``compute_loss`` is their mean squared
-    error, L_simple. ``denoiser`` is the U-Net, ``denoising_step()`` one reverse step.
+    ``{"noise": ε, "prediction": ε_θ(x_t, t), "t": t}``; ``compute_loss`` is the mean
+    squared error of the first two, L_simple, each example's weighted by its step's
+    min-SNR weight when ``min_snr_gamma`` is set. ``denoiser`` is the U-Net,
+    ``denoising_step()`` one reverse step.
     """
 
     sequential_sampling = False  # T network calls, but each for the whole batch of images
@@ -328,21 +345,23 @@ class DDPM(ArgumentConfig, keras.Model):
 
     def __init__(self, input_shape=(28, 28, 1), timesteps=1000, schedule="linear",
                  variance="beta", filters=(64, 128, 128), embedding_dim=256, groups=8, seed=0,
-                 name="ddpm", **kwargs):
+                 min_snr_gamma=None, name="ddpm", **kwargs):
         input_shape, filters = _check(input_shape, timesteps, schedule, variance, filters,
-                                      embedding_dim, groups, seed, name)
+                                      embedding_dim, groups, seed, min_snr_gamma, name)
         denoiser = unet(input_shape, filters, embedding_dim, groups)
         images = keras.Input(shape=input_shape, name="image")
         x0 = layers.Rescaling(2.0, offset=-1.0, name="signed")(images)  # [0, 1] -> [−1, 1]
         t = RandomTimesteps(timesteps, seed=seed, name="t")(images)
         x_t, noise = ForwardDiffusion(timesteps, schedule, seed=seed + 1, name="x_t")([x0, t])
-        super().__init__(images, {"noise": noise, "prediction": denoiser([x_t, t])}, name=name,
-                         **kwargs)
+        super().__init__(images, {"noise": noise, "prediction": denoiser([x_t, t]), "t": t},
+                         name=name, **kwargs)
         self.denoiser, self.timesteps, self.schedule = denoiser, timesteps, schedule
+        self.loss_weights = (None if min_snr_gamma is None
+                             else min_snr_weights(timesteps, schedule, min_snr_gamma))
         self._config = {"input_shape": input_shape, "timesteps": timesteps, "schedule": schedule,
                         "variance": variance, "filters": list(filters),
                         "embedding_dim": embedding_dim, "groups": groups, "seed": seed,
-                        "name": name}
+                        "min_snr_gamma": min_snr_gamma, "name": name}
         # Built once, beside the denoiser it shares its weights with, so that its
         # predict function compiles once (JAX) and every copy of the model has it.
         x_t = keras.Input(shape=input_shape, name="x_t")
@@ -354,9 +373,13 @@ class DDPM(ArgumentConfig, keras.Model):
         self.step_model = keras.Model([x_t, t, z], previous, name=f"{name}_step")
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """L_simple: mean over pixels and batch of (ε − ε_θ(x_t, t))²."""
-        return ops.mean(ops.square(ops.cast(y_pred["prediction"], "float32")
-                                   - ops.cast(y_pred["noise"], "float32")))
+        """L_simple: mean over pixels and batch of (ε − ε_θ(x_t, t))², each example's
+        error times its step's min-SNR weight if the model has them."""
+        error = ops.square(ops.cast(y_pred["prediction"], "float32")
+                           - ops.cast(y_pred["noise"], "float32"))
+        if self.loss_weights is not None:
+            error = error * _per_example(self.loss_weights, y_pred["t"])
+        return ops.mean(error)
 
     def denoising_step(self):
         """The model ``[x_t, t (B,) int32, z] -> x_{t−1}`` of Algorithm 2, images in [−1, 1]."""
@@ -399,7 +422,7 @@ def _to_unit(x):
 
 
 def _check(input_shape, timesteps, schedule, variance, filters, embedding_dim, groups, seed,
-           name):
+           min_snr_gamma, name):
     check_positive_ints(name, timesteps=timesteps, filters=filters, embedding_dim=embedding_dim,
                         groups=groups)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -410,6 +433,10 @@ def _check(input_shape, timesteps, schedule, variance, filters, embedding_dim, g
     if variance not in VARIANCES:
         raise ModelArgumentError(
             f"{name}: variance must be one of {', '.join(VARIANCES)}; got {variance!r}")
+    if min_snr_gamma is not None and (isinstance(min_snr_gamma, bool) or not isinstance(
+            min_snr_gamma, (int, float)) or not 0 < min_snr_gamma < math.inf):
+        raise ModelArgumentError(
+            f"{name}: min_snr_gamma must be a positive number or None; got {min_snr_gamma!r}")
     if embedding_dim % 2:
         raise ModelArgumentError(f"{name}: embedding_dim must be even; got {embedding_dim}")
     if any(f % groups for f in filters):
@@ -429,7 +456,8 @@ def _check(input_shape, timesteps, schedule, variance, filters, embedding_dim, g
 
 
 def ddpm(input_shape=(28, 28, 1), timesteps=1000, schedule="linear", variance="beta",
-         filters=(64, 128, 128), embedding_dim=256, groups=8, seed=0, name="ddpm"):
+         filters=(64, 128, 128), embedding_dim=256, groups=8, seed=0, min_snr_gamma=None,
+         name="ddpm"):
     """A DDPM with a small U-Net denoiser (see ``DDPM``)."""
     return DDPM(input_shape, timesteps, schedule, variance, filters, embedding_dim, groups, seed,
-                name)
+                min_snr_gamma, name)
