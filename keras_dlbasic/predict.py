@@ -44,12 +44,6 @@ def pixels(image, height=None, width=None):
     return array[..., None] if array.ndim == 2 else array
 
 
-def read_image(path, height=None, width=None, channels=3):
-    """An image file as float32 (H, W, channels) in [0, 1], resized to ``height`` x ``width``
-    where given; an unreadable file is a one-line ``DLBasicError``."""
-    return pixels(open_image(path, channels), height, width)
-
-
 def load_predictor(source):
     """``(model, task, name)`` from a run directory, a ``.keras`` file or a model name."""
     from keras_dlbasic.export import load_for_export

@@ -230,7 +230,7 @@ def test_predict_segmentation_overlays_the_mask(run, tmp_path):
     from PIL import Image
 
     from keras_dlbasic import get_model
-    from keras_dlbasic.predict import read_image
+    from keras_dlbasic.predict import open_image, pixels
 
     model = get_model("fcn8s", input_shape=(64, 64, 3), classes=4, width=4, fc_units=8)
     rng = np.random.default_rng(1)
@@ -246,7 +246,7 @@ def test_predict_segmentation_overlays_the_mask(run, tmp_path):
     prediction = json.loads((tmp_path / "mask.json").read_text())
     mask = np.array(prediction["mask"])
     assert mask.shape == (80, 70)
-    small = np.argmax(predict(model, read_image(tmp_path / "image.png", 64, 64)[None])[0], -1)
+    small = np.argmax(predict(model, pixels(open_image(tmp_path / "image.png"), 64, 64)[None])[0], -1)
     rows, cols = (np.arange(80) * 2 + 1) * 64 // 160, (np.arange(70) * 2 + 1) * 64 // 140
     np.testing.assert_array_equal(mask, small[rows][:, cols])
     np.testing.assert_allclose(prediction["class_share"], np.bincount(mask.ravel(), minlength=4) / mask.size)
@@ -261,7 +261,7 @@ def test_predict_detection_writes_boxes_in_the_image_pixels(run, tmp_path):
     from PIL import Image
 
     from keras_dlbasic import get_model
-    from keras_dlbasic.predict import read_image
+    from keras_dlbasic.predict import open_image, pixels
 
     model = get_model("yolo", **small_kwargs("yolo"))
     kernel, bias = model.get_layer("grid").get_weights()
@@ -274,7 +274,7 @@ def test_predict_detection_writes_boxes_in_the_image_pixels(run, tmp_path):
                  "--out", tmp_path / "boxes.png", "--json", tmp_path / "boxes.json")
     assert result.exit_code == 0, result.output
     prediction = json.loads((tmp_path / "boxes.json").read_text())
-    expected = model.decode(predict(model, read_image(tmp_path / "image.png", 64, 64)[None]))[0]
+    expected = model.decode(predict(model, pixels(open_image(tmp_path / "image.png"), 64, 64)[None]))[0]
     assert len(expected["boxes"]) > 0 and expected["boxes"].max() > 32
     np.testing.assert_allclose(prediction["boxes"], expected["boxes"] * [2.0, 1.5, 2.0, 1.5], atol=0.02)
     np.testing.assert_allclose(prediction["scores"], expected["scores"], atol=1e-4)
