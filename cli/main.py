@@ -226,7 +226,7 @@ def train(model, dataset, epochs, batch_size, lr, schedule, seed, precision, out
         config = resolve_config(model, dataset=dataset, epochs=epochs, batch_size=batch_size,
                                 lr=lr, schedule=schedule, seed=seed, precision=precision,
                                 data_dir=data_dir, limit=limit, distribute=distribute,
-                                model_kwargs={**model_args, "cell": cell})
+                                model_kwargs={**model_args, **({"cell": cell} if cell else {})})
     check_launch(config.distribute)
     import_keras_quietly()
     from keras_dlbasic import training

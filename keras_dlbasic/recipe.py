@@ -153,7 +153,8 @@ def resolve_config(model, dataset=None, epochs=None, batch_size=None, lr=None, s
 
     Precedence: the options given here, then the model's recipe for the
     dataset (``ModelSpec.recipe_for``). ``model_kwargs`` are added to the
-    recipe's builder arguments; ``None`` values are dropped.
+    recipe's builder arguments; a ``None`` there replaces the recipe's value with
+    ``None`` (``--model-arg min_snr_gamma=null`` unsets the DDPM recipe's weighting).
     """
     from keras_dlbasic.backend import current_backend
     from keras_dlbasic.data import dataset_info
@@ -164,13 +165,12 @@ def resolve_config(model, dataset=None, epochs=None, batch_size=None, lr=None, s
     dataset_info(dataset)
     recipe = spec.recipe_for(dataset).replace(epochs=epochs, batch_size=batch_size, lr=lr,
                                               schedule=schedule)
-    given = {k: v for k, v in (model_kwargs or {}).items() if v is not None}
     config = TrainConfig(
         model=spec.name, dataset=dataset, epochs=recipe.epochs, batch_size=recipe.batch_size,
         lr=recipe.lr, schedule=recipe.schedule, beta_1=recipe.beta_1,
         seed=0 if seed is None else seed,
         precision=precision or "float32", data_dir=data_dir, limit=limit,
-        backend=current_backend(), model_kwargs={**recipe.model_kwargs, **given},
+        backend=current_backend(), model_kwargs={**recipe.model_kwargs, **(model_kwargs or {})},
         distribute=distribute or "none",
     )
     validate(config)

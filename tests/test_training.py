@@ -37,6 +37,15 @@ def test_resolve_config_reads_recipe_and_validates():
         training.resolve_config("cnn", dataset="imagenet")
 
 
+def test_model_arguments_override_the_recipe_and_none_unsets_a_value():
+    """``--model-arg min_snr_gamma=null`` reaches the builder as ``None``: Ho et al.'s
+    plain loss instead of the recipe's min-SNR weighting; other recipe values stay."""
+    recipe = training.resolve_config("ddpm").model_kwargs
+    assert recipe["min_snr_gamma"] == 5.0
+    config = training.resolve_config("ddpm", model_kwargs={"min_snr_gamma": None, "timesteps": 50})
+    assert config.model_kwargs == {**recipe, "min_snr_gamma": None, "timesteps": 50}
+
+
 def test_run_directory_contents_and_loss_goes_down(tmp_path):
     metrics = training.train(quick_config(epochs=3), tmp_path / "run", verbose=0)
     run = tmp_path / "run"
