@@ -279,6 +279,12 @@ def test_a_gan_trains_and_resumes_through_the_trainer(tmp_path, gan_spec):
     steps = 3 * math.ceil(192 / 32)  # the counts go on after resume, not from 0
     assert [int(pair.discriminator_optimizer.iterations),
             int(pair.generator_optimizer.iterations)] == [steps, steps]
+    # The chapter scripts' way in: a finished run is only re-evaluated, and its curve
+    # holds both players' losses.
+    from keras_dlbasic.chapters.runs import train_or_resume
+
+    curve = train_or_resume(training.resolve_config("tiny_gan", epochs=3), run)
+    assert curve.losses == {name: [row[name] for row in history] for name in ("d_loss", "g_loss")}
 
 
 def test_a_diverging_gan_stops_the_run(tmp_path, gan_spec, monkeypatch):

@@ -16,17 +16,25 @@ from keras_dlbasic.training import load_run, resume, train
 
 @dataclasses.dataclass
 class TrainingCurve:
-    """One finished run: per-epoch training loss, test metrics, where it lives.
+    """One finished run: per-epoch training losses, test metrics, where it lives.
 
-    ``seconds`` adds up the epochs' times from history.csv, so it stays the
-    training time when a finished run is only re-evaluated.
+    ``losses`` maps each training loss in history.csv to its per-epoch values:
+    ``loss`` for one network, ``d_loss`` and ``g_loss`` for two players (a GAN,
+    an adversarial autoencoder). ``seconds`` adds up the epochs' times from
+    history.csv, so it stays the training time when a finished run is only
+    re-evaluated.
     """
 
     model: str
-    loss: list
+    losses: dict
     metrics: dict
     run_dir: pathlib.Path
     seconds: float
+
+    @property
+    def loss(self):
+        """The per-epoch training loss of a one-network run."""
+        return self.losses["loss"]
 
 
 def train_or_resume(config, run_dir, verbose=0):
@@ -46,7 +54,9 @@ def train_or_resume(config, run_dir, verbose=0):
     else:
         metrics = train(config, run_dir, verbose=verbose)
     history = read_csv(run_dir / "history.csv")
-    return TrainingCurve(config.model, [row["loss"] for row in history], metrics, run_dir,
+    losses = {name: [row[name] for row in history] for name in history[0]
+              if name.endswith("loss") and not name.startswith("val_")}
+    return TrainingCurve(config.model, losses, metrics, run_dir,
                          round(sum(row["seconds"] for row in history), 2))
 
 
