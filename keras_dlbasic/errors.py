@@ -3,6 +3,7 @@
 The CLI prints the message of any ``DLBasicError`` on one line and exits
 non-zero; anything else is a bug and keeps its traceback.
 """
+import math
 
 
 class DLBasicError(Exception):
@@ -29,6 +30,17 @@ def check_positive_ints(owner, **values):
         if not items or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in items):
             what = "positive integers" if isinstance(value, (tuple, list)) else "a positive integer"
             raise ModelArgumentError(f"{owner}: {arg} must be {what}; got {arg}={value!r}")
+
+
+def check_positive_numbers(owner, **values):
+    """Raise ``ModelArgumentError`` unless each value is a finite int or float above 0
+    (``bool`` is not a number here): ``"aae: adversarial_weight must be a positive number;
+    got adversarial_weight=0"``. ``owner`` may be ``None`` (no prefix)."""
+    for arg, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                value > 0 and math.isfinite(value)):
+            prefix = f"{owner}: " if owner else ""
+            raise ModelArgumentError(f"{prefix}{arg} must be a positive number; got {arg}={value!r}")
 
 
 class MissingDependencyError(DLBasicError, ImportError):

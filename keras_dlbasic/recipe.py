@@ -13,10 +13,9 @@ one run, as its ``config.json`` holds it (``resolve_config``, ``load_run``). The
 """
 import dataclasses
 import json
-import math
 import pathlib
 
-from keras_dlbasic.errors import DLBasicError, ModelArgumentError, close_matches_hint
+from keras_dlbasic.errors import DLBasicError, ModelArgumentError, check_positive_numbers, close_matches_hint
 from keras_dlbasic.io import read_json
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -51,9 +50,7 @@ class Recipe:
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ModelArgumentError(f"{field} must be at least 1; got {value!r}")
-        if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not (
-                self.lr > 0 and math.isfinite(self.lr)):
-            raise ModelArgumentError(f"lr must be a positive number; got {self.lr!r}")
+        check_positive_numbers(None, lr=self.lr)
         check_choice("schedule", self.schedule, SCHEDULES)
         if isinstance(self.beta_1, bool) or not isinstance(self.beta_1, (int, float)) or not (
                 0 <= self.beta_1 < 1):

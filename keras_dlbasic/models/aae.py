@@ -23,7 +23,7 @@ import keras
 from keras import layers, ops
 
 from keras_dlbasic.adversarial import AdversarialModel
-from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
+from keras_dlbasic.errors import check_positive_ints, check_positive_numbers
 from keras_dlbasic.losses import bernoulli_nll
 from keras_dlbasic.models.common import ArgumentConfig
 from keras_dlbasic.models.vae import Codes, _check, _decoder, _mlp
@@ -55,10 +55,7 @@ class AAE(ArgumentConfig, Codes, AdversarialModel):
         input_shape, hidden = _check(input_shape, latent_dim, hidden, name)
         check_positive_ints(name, discriminator_hidden=discriminator_hidden)
         discriminator_hidden = tuple(discriminator_hidden)
-        if isinstance(adversarial_weight, bool) or not isinstance(adversarial_weight, (int, float)) \
-                or adversarial_weight <= 0:
-            raise ModelArgumentError(f"{name}: adversarial_weight must be a positive number; "
-                                     f"got adversarial_weight={adversarial_weight!r}")
+        check_positive_numbers(name, adversarial_weight=adversarial_weight)
         images = keras.Input(shape=input_shape, name="image")
         x = _mlp(layers.Flatten(name="flatten")(images), hidden, "relu", "encoder")
         encoder = keras.Model(images, layers.Dense(latent_dim, dtype="float32",

@@ -30,7 +30,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
+from keras_dlbasic.errors import ModelArgumentError, check_positive_ints, check_positive_numbers
 from keras_dlbasic.models.common import ArgumentConfig
 
 SCHEDULES = ("linear", "cosine")
@@ -433,10 +433,8 @@ def _check(input_shape, timesteps, schedule, variance, filters, embedding_dim, g
     if variance not in VARIANCES:
         raise ModelArgumentError(
             f"{name}: variance must be one of {', '.join(VARIANCES)}; got {variance!r}")
-    if min_snr_gamma is not None and (isinstance(min_snr_gamma, bool) or not isinstance(
-            min_snr_gamma, (int, float)) or not 0 < min_snr_gamma < math.inf):
-        raise ModelArgumentError(
-            f"{name}: min_snr_gamma must be a positive number or None; got {min_snr_gamma!r}")
+    if min_snr_gamma is not None:
+        check_positive_numbers(name, min_snr_gamma=min_snr_gamma)
     if embedding_dim % 2:
         raise ModelArgumentError(f"{name}: embedding_dim must be even; got {embedding_dim}")
     if any(f % groups for f in filters):
