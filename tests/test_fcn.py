@@ -89,13 +89,13 @@ def test_fcn_trains_on_shapes_and_reports_mean_iou(tmp_path):
     from keras_dlbasic.io import read_csv
     from keras_dlbasic.metrics import mean_iou
 
-    config = training.resolve_config("fcn8s", epochs=2, limit=48, batch_size=16,
+    config = training.resolve_config("fcn8s", epochs=2, limit=16, batch_size=8,
                                      model_kwargs={"width": 4, "fc_units": 8})
     run = tmp_path / "run"
     metrics = training.train(config, run, verbose=0)
     history = read_csv(run / "history.csv")
     assert float(history[-1]["loss"]) < float(history[0]["loss"])
-    x, y = load_dataset("shapes").limit(48).arrays("test")
+    x, y = load_dataset("shapes").limit(16).arrays("test")
     predicted = np.argmax(predict(load_model(run / "best.keras"), x), axis=-1)
     expected, per_class = mean_iou(predicted, y["masks"], 4)
     assert metrics["test_mean_iou"] == pytest.approx(expected)

@@ -355,6 +355,25 @@ def test_gan_players_follow_dcgan():
     assert gan.exportable() is gan.generator
 
 
+def test_refine_layers_are_stride_one_layers_at_a_quarter_of_the_size():
+    """TensorFlow's tutorial generator: each refining layer is a 5x5 transposed convolution
+    from 4·filters to 4·filters channels at H/4 (no bias), with its batch norm; the
+    recipe's GAN has one, as its hand count says."""
+    from keras_dlbasic.errors import ModelArgumentError
+    from keras_dlbasic.models.gan_specs import dcgan_params
+    from keras_dlbasic.registry import model_info
+
+    base = get_model("gan", input_shape=(8, 8, 1), latent_dim=4, filters=4)
+    refined = get_model("gan", input_shape=(8, 8, 1), latent_dim=4, filters=4, refine_layers=2)
+    assert refined.count_params() - base.count_params() == 2 * (5 * 5 * 16 * 16 + 4 * 16)
+    assert refined.generator.get_layer("refine2").output.shape == (None, 2, 2, 16)
+    recipe = get_model("gan", **model_info("gan").recipe.model_kwargs)
+    assert recipe.count_params() == dcgan_params(28, 28, 1, 100, 32, refine_layers=1) == 1_231_458
+    with pytest.raises(ModelArgumentError, match="refine_layers must be a non-negative integer; "
+                                                 "got refine_layers=-1"):
+        get_model("gan", refine_layers=-1)
+
+
 # --- exports of the deployed networks -----------------------------------------------------------
 NATIVE = [fmt for fmt in ("savedmodel", "onnx") if (keras.backend.backend(), fmt) not in VIA_KERAS_FILE]
 

@@ -9,6 +9,9 @@ References:
   https://arxiv.org/abs/1511.06434 (strided convolutions instead of pooling,
   batch norm in both players, ReLU in the generator with a tanh output, leaky
   ReLU (0.2) in the discriminator, Adam at 2e-4 with beta_1 = 0.5).
+* TensorFlow's DCGAN tutorial, https://www.tensorflow.org/tutorials/generative/dcgan
+  (for 28x28 digits: a stride-1 5x5 transposed convolution at 7x7 before the two
+  stride-2 ones; ``refine_layers``).
 
 Lecture point: the discriminator D learns to tell real images from the
 generator's; the generator G learns to make D call its images real. One
@@ -27,15 +30,22 @@ from keras_dlbasic.adversarial import AdversarialModel
 from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
 
 
-def dcgan_generator(input_shape=(28, 28, 1), latent_dim=100, filters=64, name="generator"):
+def dcgan_generator(input_shape=(28, 28, 1), latent_dim=100, filters=64, refine_layers=0,
+                    name="generator"):
     """z (B, latent_dim) -> images (B, H, W, C) in [0, 1]: a projection to an
-    (H/4, W/4, 4·filters) map, then two stride-2 transposed convolutions."""
+    (H/4, W/4, 4·filters) map, ``refine_layers`` stride-1 5x5 transposed convolutions on
+    it, then two stride-2 ones."""
     height, width, channels = input_shape
     z = keras.Input(shape=(latent_dim,), name="noise")
     x = layers.Dense(height // 4 * width // 4 * 4 * filters, use_bias=False, name="project")(z)
     x = layers.BatchNormalization(name="project_bn")(x)
     x = layers.ReLU(name="project_relu")(x)
     x = layers.Reshape((height // 4, width // 4, 4 * filters), name="project_map")(x)
+    for i in range(1, refine_layers + 1):
+        x = layers.Conv2DTranspose(4 * filters, 5, padding="same", use_bias=False,
+                                   name=f"refine{i}")(x)
+        x = layers.BatchNormalization(name=f"refine{i}_bn")(x)
+        x = layers.ReLU(name=f"refine{i}_relu")(x)
     x = layers.Conv2DTranspose(2 * filters, 4, strides=2, padding="same", use_bias=False,
                                name="up1")(x)
     x = layers.BatchNormalization(name="up1_bn")(x)
@@ -110,13 +120,19 @@ class GAN(AdversarialModel):
         return {**super().get_config(), "latent_dim": self.latent_dim}
 
 
-def dcgan(input_shape=(28, 28, 1), latent_dim=100, filters=64, seed=0, name="dcgan"):
+def dcgan(input_shape=(28, 28, 1), latent_dim=100, filters=64, refine_layers=0, seed=0,
+          name="dcgan"):
     """A DCGAN for small images (H and W divisible by 4): see ``dcgan_generator`` and
-    ``dcgan_discriminator``."""
+    ``dcgan_discriminator``. ``refine_layers=1`` adds the stride-1 layer of TensorFlow's
+    tutorial generator."""
     check_positive_ints(name, latent_dim=latent_dim, filters=filters)
+    if isinstance(refine_layers, bool) or not isinstance(refine_layers, int) or refine_layers < 0:
+        raise ModelArgumentError(f"{name}: refine_layers must be a non-negative integer; "
+                                 f"got refine_layers={refine_layers!r}")
     if input_shape is None or len(input_shape) != 3 or input_shape[0] % 4 or input_shape[1] % 4:
         raise ModelArgumentError(
             f"{name}: input_shape must be (H, W, C) with H and W divisible by 4; got {input_shape}")
     input_shape = tuple(input_shape)
     return GAN(dcgan_discriminator(input_shape, filters),
-               dcgan_generator(input_shape, latent_dim, filters), latent_dim, seed=seed, name=name)
+               dcgan_generator(input_shape, latent_dim, filters, refine_layers), latent_dim,
+               seed=seed, name=name)
