@@ -47,7 +47,7 @@ register_model(
         # 3,500 bundled digits; DCGAN's Adam (lr 2e-4, beta_1 0.5); half DCGAN's widths
         # (2.5 times faster an epoch) with the TensorFlow tutorial's stride-1 layer at 7x7.
         # On a 2-core CPU (TensorFlow, 2026-12-07) this recipe scored 0.551 of 1,000 samples
-        # confident at a digit FID of 7.0 in 797 s, where it without the stride-1 layer
+        # confident at a digit FID of 7.0 in 548 s, where it without the stride-1 layer
         # scored 0.518 / 11.9 (687 s on a slower hour; README, "Measured").
         recipe=Recipe(epochs=120, batch_size=64, lr=2e-4, beta_1=0.5,
                       model_kwargs={"latent_dim": 100, "filters": 32, "refine_layers": 1}),
