@@ -32,6 +32,15 @@ def check_positive_ints(owner, **values):
             raise ModelArgumentError(f"{owner}: {arg} must be {what}; got {arg}={value!r}")
 
 
+def check_non_negative_ints(owner, **values):
+    """Raise ``ModelArgumentError`` unless each value is an int of 0 or more (``bool`` is
+    not an int here): ``"ddpm: seed must be a non-negative integer; got seed=-1"``."""
+    for arg, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ModelArgumentError(
+                f"{owner}: {arg} must be a non-negative integer; got {arg}={value!r}")
+
+
 def check_positive_numbers(owner, **values):
     """Raise ``ModelArgumentError`` unless each value is a finite int or float above 0
     (``bool`` is not a number here): ``"aae: adversarial_weight must be a positive number;

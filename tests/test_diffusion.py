@@ -225,7 +225,9 @@ def test_reference_params_and_arguments():
                           ({"timesteps": 0}, "timesteps must be a positive integer"),
                           ({"schedule": "square"}, "schedule must be one of"),
                           ({"variance": "fixed"}, "variance must be one of beta, posterior"),
-                          ({"embedding_dim": 7}, "embedding_dim must be even")]:
+                          ({"embedding_dim": 7}, "embedding_dim must be even"),
+                          ({"seed": -1}, "seed must be a non-negative integer; got seed=-1"),
+                          ({"seed": True}, "seed must be a non-negative integer; got seed=True")]:
         with pytest.raises(ModelArgumentError, match=match) as err:
             get_model("ddpm", **kwargs)
         assert "\n" not in str(err.value)

@@ -30,7 +30,12 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from keras_dlbasic.errors import ModelArgumentError, check_positive_ints, check_positive_numbers
+from keras_dlbasic.errors import (
+    ModelArgumentError,
+    check_non_negative_ints,
+    check_positive_ints,
+    check_positive_numbers,
+)
 from keras_dlbasic.models.common import ArgumentConfig
 
 SCHEDULES = ("linear", "cosine")
@@ -425,8 +430,7 @@ def _check(input_shape, timesteps, schedule, variance, filters, embedding_dim, g
            min_snr_gamma, name):
     check_positive_ints(name, timesteps=timesteps, filters=filters, embedding_dim=embedding_dim,
                         groups=groups)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ModelArgumentError(f"{name}: seed must be a non-negative integer; got seed={seed!r}")
+    check_non_negative_ints(name, seed=seed)
     if schedule not in SCHEDULES:
         raise ModelArgumentError(
             f"{name}: schedule must be one of {', '.join(SCHEDULES)}; got {schedule!r}")

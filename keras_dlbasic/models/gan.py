@@ -27,7 +27,7 @@ import numpy as np
 from keras import layers, ops
 
 from keras_dlbasic.adversarial import AdversarialModel
-from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
+from keras_dlbasic.errors import ModelArgumentError, check_non_negative_ints, check_positive_ints
 
 
 def dcgan_generator(input_shape=(28, 28, 1), latent_dim=100, filters=64, refine_layers=0,
@@ -126,9 +126,7 @@ def dcgan(input_shape=(28, 28, 1), latent_dim=100, filters=64, refine_layers=0, 
     ``dcgan_discriminator``. ``refine_layers=1`` adds the stride-1 layer of TensorFlow's
     tutorial generator."""
     check_positive_ints(name, latent_dim=latent_dim, filters=filters)
-    if isinstance(refine_layers, bool) or not isinstance(refine_layers, int) or refine_layers < 0:
-        raise ModelArgumentError(f"{name}: refine_layers must be a non-negative integer; "
-                                 f"got refine_layers={refine_layers!r}")
+    check_non_negative_ints(name, refine_layers=refine_layers)
     if input_shape is None or len(input_shape) != 3 or input_shape[0] % 4 or input_shape[1] % 4:
         raise ModelArgumentError(
             f"{name}: input_shape must be (H, W, C) with H and W divisible by 4; got {input_shape}")
