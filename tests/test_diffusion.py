@@ -139,6 +139,11 @@ def test_reverse_step_is_algorithm_2(tiny):
     expected = (x_t - beta / np.sqrt(1 - bar) * eps) / np.sqrt(1 - beta) + sigma * z
     np.testing.assert_allclose(to_numpy(posterior([x_t, t, z, eps])), expected, atol=1e-5)
 
+    # A temperature scales only the fresh noise: σ_t z becomes 0.5 σ_t z, the mean stays.
+    cooler = ReverseStep(10, variance="posterior", temperature=0.5)
+    np.testing.assert_allclose(to_numpy(cooler([x_t, t, z, eps])),
+                               expected - 0.5 * sigma * z, atol=1e-5)
+
 
 # --- the model ------------------------------------------------------------------------------
 def test_ddpm_learns_and_reloads(tmp_path):
@@ -227,13 +232,15 @@ def test_reference_params_and_arguments():
                           ({"variance": "fixed"}, "variance must be one of beta, posterior"),
                           ({"embedding_dim": 7}, "embedding_dim must be even"),
                           ({"seed": -1}, "seed must be a non-negative integer; got seed=-1"),
-                          ({"seed": True}, "seed must be a non-negative integer; got seed=True")]:
+                          ({"seed": True}, "seed must be a non-negative integer; got seed=True"),
+                          ({"temperature": 0}, "temperature must be a positive number")]:
         with pytest.raises(ModelArgumentError, match=match) as err:
             get_model("ddpm", **kwargs)
         assert "\n" not in str(err.value)
-    model = get_model("ddpm", **{**TINY, "variance": "posterior"})
+    model = get_model("ddpm", **{**TINY, "variance": "posterior", "temperature": 0.8})
     copy = type(model).from_config(model.get_config())
-    assert copy.step_model.get_layer("x_previous").variance == "posterior"
+    step = copy.step_model.get_layer("x_previous")
+    assert (step.variance, step.temperature) == ("posterior", 0.8)
 
 
 def test_export_the_denoising_step(tiny, tmp_path):

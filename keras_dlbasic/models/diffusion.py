@@ -235,16 +235,20 @@ class ReverseStep(layers.Layer):
         x_{t−1} = 1 / √α_t · (x_t − β_t / √(1 − ᾱ_t) · ε_θ(x_t, t)) + σ_t z,
 
     σ_t² = β_t or β̃_t (``variance``), σ = 0 at t = 0 (the last step adds no noise).
+    ``temperature`` scales σ_t: 1 is Algorithm 2; below 1, each step adds less fresh noise,
+    which trades the samples' variety for their fidelity, as a GAN's truncation does.
     The three tables are constants looked up per example (``ops.take``), so the step
     exports as one graph.
 
     Call: ``[x_t, t (B,) int, z, predicted noise]``, images (B, H, W, C) -> x_{t−1}.
     """
 
-    def __init__(self, timesteps, schedule="linear", variance="beta", **kwargs):
+    def __init__(self, timesteps, schedule="linear", variance="beta", temperature=1.0, **kwargs):
         super().__init__(**kwargs)
         self.timesteps, self.schedule, self.variance = timesteps, schedule, variance
+        self.temperature = temperature
         self.tables = reverse_step_coefficients(timesteps, schedule, variance)
+        self.tables["sigma"] = self.tables["sigma"] * np.float32(temperature)
 
     def call(self, inputs):
         x_t, t, z, noise = inputs
@@ -258,7 +262,7 @@ class ReverseStep(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "timesteps": self.timesteps, "schedule": self.schedule,
-                "variance": self.variance}
+                "variance": self.variance, "temperature": self.temperature}
 
 
 # --- the U-Net denoiser ---------------------------------------------------------------------
@@ -337,6 +341,8 @@ class DDPM(ArgumentConfig, keras.Model):
         seed: seed of the draws of t and ε in training.
         min_snr_gamma: ``None`` for Ho et al.'s L_simple (every step weighs the same), or
             γ of Hang et al.'s min-SNR weighting (``min_snr_weights``).
+        temperature: scale of the fresh noise σ_t z of each sampling step (``ReverseStep``);
+            1 is Algorithm 2. Training does not depend on it.
 
     Calling it draws t and ε per example (fixed draws at inference) and gives
     ``{"noise": ε, "prediction": ε_θ(x_t, t), "t": t}``; ``compute_loss`` is the mean
@@ -350,9 +356,10 @@ class DDPM(ArgumentConfig, keras.Model):
 
     def __init__(self, input_shape=(28, 28, 1), timesteps=1000, schedule="linear",
                  variance="beta", filters=(64, 128, 128), embedding_dim=256, groups=8, seed=0,
-                 min_snr_gamma=None, name="ddpm", **kwargs):
+                 min_snr_gamma=None, temperature=1.0, name="ddpm", **kwargs):
         input_shape, filters = _check(input_shape, timesteps, schedule, variance, filters,
-                                      embedding_dim, groups, seed, min_snr_gamma, name)
+                                      embedding_dim, groups, seed, min_snr_gamma, temperature,
+                                      name)
         denoiser = unet(input_shape, filters, embedding_dim, groups)
         images = keras.Input(shape=input_shape, name="image")
         x0 = layers.Rescaling(2.0, offset=-1.0, name="signed")(images)  # [0, 1] -> [−1, 1]
@@ -366,15 +373,15 @@ class DDPM(ArgumentConfig, keras.Model):
         self._config = {"input_shape": input_shape, "timesteps": timesteps, "schedule": schedule,
                         "variance": variance, "filters": list(filters),
                         "embedding_dim": embedding_dim, "groups": groups, "seed": seed,
-                        "min_snr_gamma": min_snr_gamma, "name": name}
+                        "min_snr_gamma": min_snr_gamma, "temperature": temperature, "name": name}
         # Built once, beside the denoiser it shares its weights with, so that its
         # predict function compiles once (JAX) and every copy of the model has it.
         x_t = keras.Input(shape=input_shape, name="x_t")
         t = keras.Input(shape=(), dtype="int32", name="t")
         z = keras.Input(shape=input_shape, name="z")
         # float32 out whatever the policy: the chain of T steps keeps its state in float32.
-        previous = ReverseStep(timesteps, schedule, variance, dtype="float32", name="x_previous")(
-            [x_t, t, z, denoiser([x_t, t])])
+        previous = ReverseStep(timesteps, schedule, variance, temperature, dtype="float32",
+                               name="x_previous")([x_t, t, z, denoiser([x_t, t])])
         self.step_model = keras.Model([x_t, t, z], previous, name=f"{name}_step")
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -427,7 +434,7 @@ def _to_unit(x):
 
 
 def _check(input_shape, timesteps, schedule, variance, filters, embedding_dim, groups, seed,
-           min_snr_gamma, name):
+           min_snr_gamma, temperature, name):
     check_positive_ints(name, timesteps=timesteps, filters=filters, embedding_dim=embedding_dim,
                         groups=groups)
     check_non_negative_ints(name, seed=seed)
@@ -437,6 +444,7 @@ def _check(input_shape, timesteps, schedule, variance, filters, embedding_dim, g
     if variance not in VARIANCES:
         raise ModelArgumentError(
             f"{name}: variance must be one of {', '.join(VARIANCES)}; got {variance!r}")
+    check_positive_numbers(name, temperature=temperature)
     if min_snr_gamma is not None:
         check_positive_numbers(name, min_snr_gamma=min_snr_gamma)
     if embedding_dim % 2:
@@ -459,7 +467,7 @@ def _check(input_shape, timesteps, schedule, variance, filters, embedding_dim, g
 
 def ddpm(input_shape=(28, 28, 1), timesteps=1000, schedule="linear", variance="beta",
          filters=(64, 128, 128), embedding_dim=256, groups=8, seed=0, min_snr_gamma=None,
-         name="ddpm"):
+         temperature=1.0, name="ddpm"):
     """A DDPM with a small U-Net denoiser (see ``DDPM``)."""
     return DDPM(input_shape, timesteps, schedule, variance, filters, embedding_dim, groups, seed,
-                min_snr_gamma, name)
+                min_snr_gamma, temperature, name)

@@ -74,9 +74,13 @@ register_model(
         # of 1,000 samples confident and a digit FID of 8.9, against 0.446 and 9.8 with β.
         # Hang et al.'s min-SNR weighting (γ = 5) raised that to 0.514 / 7.9 (919 s,
         # 2026-12-07); self-attention in the U-Net's middle did not help (0.480 / 9.7).
+        # Sampling at temperature 0.9 (σ_t z scaled by 0.9), on the same weights: 0.556 /
+        # 7.7 against 0.495 / 8.4 at 1 (2026-12-08; 0.8: 0.584 / 8.9, more confident,
+        # less varied). 80 epochs reach 0.723 / 4.7 at 0.8, in over 20 minutes.
         recipe=Recipe(epochs=40, batch_size=64, lr=2e-3, schedule="cosine",
                       model_kwargs={"timesteps": 100, "schedule": "linear",
                                     "variance": "posterior", "filters": (16, 32, 32),
-                                    "embedding_dim": 64, "min_snr_gamma": 5.0}),
+                                    "embedding_dim": 64, "min_snr_gamma": 5.0,
+                                    "temperature": 0.9}),
     )
 )
