@@ -158,6 +158,10 @@ print(measured.table("2-D codes of the 1,000 test digits (the prior: mean 0, std
 # The generator turns noise into grey digits; the discriminator learns to tell them
 # from real ones, and the generator to fool it: two networks, two losses, two
 # optimizers. One grid of the same 64 noise vectors is saved after every epoch.
+# The recipe's GAN is conditional (Mirza & Osindero): both players also see the
+# digit's class, the generator as a one-hot vector beside its noise, the discriminator
+# through a class embedding projected on its features, so it learns p(x | y) and draws
+# every class in turn (`--model-arg num_classes=null` gives the unconditional GAN).
 
 # %%
 runs["aae"] = train_or_resume(resolve_config("aae", epochs=args.epochs), out / "aae", verbose=2)
@@ -171,7 +175,9 @@ show(epochs[-1])
 #
 # A fixed process adds a little Gaussian noise in each of T steps; a U-Net learns to
 # tell the noise from the noisy image at any step, and sampling runs the chain
-# backwards from pure noise, T network calls per image.
+# backwards from pure noise, T network calls per image. Like the GAN, the recipe's
+# DDPM is told the digit's class: a class embedding joins its time embedding (with
+# 10% of the labels dropped in training, for classifier-free guidance: `guidance=w`).
 
 # %%
 runs["ddpm"] = train_or_resume(resolve_config("ddpm", epochs=args.epochs), out / "ddpm", verbose=2)
@@ -184,7 +190,8 @@ show(runs["ddpm"].run_dir / "denoising.png")
 # confidence, the digit classes it sees and a Fréchet distance between its features of
 # the samples and of 1,000 test digits (a "digit FID"). The density models learn the
 # binarised digits and are compared with binarised test digits; the GAN and the DDPM
-# learn the grey ones. Real training digits against the test digits give the scale:
+# learn the grey ones, given their class (100 samples of each digit). Real training
+# digits against the test digits give the scale:
 # the target for the GAN and the DDPM is a digit FID at most 3 times theirs.
 
 # %%

@@ -312,8 +312,10 @@ def predict(source, image_path, out_png, json_path):
 @click.option("--npz", "npz_path", type=click.Path(dir_okay=False),
               help="Also write the samples as an array 'images' (n, H, W, C) in [0, 1].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the draws.")
+@click.option("--label", type=int, help="A class-conditional run: draw only this class "
+                                       "(default: every class in turn).")
 @user_errors
-def sample(run_dir, count, out_png, npz_path, seed):
+def sample(run_dir, count, out_png, npz_path, seed, label):
     """Draw images from a generative run's best checkpoint (chapter 6)."""
     from keras_dlbasic.recipe import load_run
 
@@ -321,7 +323,7 @@ def sample(run_dir, count, out_png, npz_path, seed):
     import_keras_quietly()
     from keras_dlbasic.predict import sample_images
 
-    sample_images(run_dir, count, out_png, npz_path, seed)
+    sample_images(run_dir, count, out_png, npz_path, seed, label)
     click.echo(f"Wrote {out_png}" + (f" and {npz_path}" if npz_path else ""))
 
 

@@ -82,11 +82,12 @@ def predict_image(source, image_path, out_png, json_path=None):
     return prediction
 
 
-def sample_images(run_dir, n, out_png, npz_path=None, seed=0):
+def sample_images(run_dir, n, out_png, npz_path=None, seed=0, label=None):
     """Draw ``n`` images from the best checkpoint of the generative run ``run_dir``.
 
     Writes a grid PNG at ``out_png`` and, with ``npz_path``, an ``.npz`` holding
     ``images``, float32 (n, H, W, C) in [0, 1]. Both are written aside and renamed.
+    A class-conditional run draws every class in turn, or only class ``label``.
     Returns the images.
     """
     from keras_dlbasic.io import atomic_path
@@ -104,8 +105,18 @@ def sample_images(run_dir, n, out_png, npz_path=None, seed=0):
     model = load_model(path, compile=False)
     if not hasattr(model, "sample"):
         raise DLBasicError(f"{config.model} is not a generative model; sample needs a chapter-6 run")
-    images = np.clip(np.asarray(model.sample(n, seed=seed), np.float32), 0.0, 1.0)
-    plot_image_grid(images, out_png, title=f"{config.model}: {n} samples")
+    classes, kwargs = getattr(model, "num_classes", None), {}
+    if label is not None:
+        if not classes:
+            raise DLBasicError(f"this {config.model} run is not class-conditional; --label needs "
+                               f"one trained with --model-arg num_classes=N")
+        if not 0 <= label < classes:
+            raise DLBasicError(f"--label must be a class id from 0 to {classes - 1}; got {label}")
+        kwargs["labels"] = np.full(n, label, np.int32)
+    images = np.clip(np.asarray(model.sample(n, seed=seed, **kwargs), np.float32), 0.0, 1.0)
+    what = f"class {label}" if label is not None else "every class in turn" if classes else ""
+    plot_image_grid(images, out_png,
+                    title=f"{config.model}: {n} samples" + (f" ({what})" if what else ""))
     if npz_path:
         with atomic_path(npz_path) as tmp, open(tmp, "wb") as f:
             np.savez(f, images=images)

@@ -129,7 +129,9 @@ def task_for(config):
             f"{spec.name} ({', '.join(spec.tasks)}) cannot train on {config.dataset} "
             f"({', '.join(dataset.kinds)} data); its default dataset is {spec.dataset}"
         )
-    return get_task(kind)
+    task = get_task(kind)
+    task.configure(config.model_kwargs)
+    return task
 
 
 def prepare_data(config, task=None):

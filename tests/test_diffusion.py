@@ -11,6 +11,9 @@ from keras_dlbasic import get_model, model_info
 from keras_dlbasic.errors import ModelArgumentError
 from keras_dlbasic.models.diffusion import (
     ForwardDiffusion,
+    Guidance,
+    LabelDropout,
+    NullLabels,
     RandomTimesteps,
     ReverseStep,
     SinusoidalTimeEmbedding,
@@ -89,6 +92,30 @@ def test_diffusion_layers_pass_the_layer_checks():
                    run_training_check=False)
     run_layer_test(ReverseStep, {"timesteps": 10, "variance": "posterior"}, [x, t, z, 0.5 * z],
                    expected_output_shape=x.shape, run_training_check=False)
+    run_layer_test(LabelDropout, {"num_classes": 10, "rate": 0.5, "seed": 1}, t,
+                   expected_output_shape=(4,), expected_output_dtype="int32",
+                   run_training_check=False)
+    run_layer_test(NullLabels, {"num_classes": 10}, t, expected_output_shape=(4,),
+                   expected_output_dtype="int32", run_training_check=False)
+    run_layer_test(Guidance, {"scale": 1.5}, [x, z], expected_output_shape=x.shape,
+                   run_training_check=False)
+
+
+def test_classifier_free_guidance_layers():
+    """Label dropout: in training about ``rate`` of the labels become "no label"
+    (``num_classes``), the rest pass, and at inference all pass; guidance is
+    (1 + w) ε_c − w ε_u by hand."""
+    labels = np.arange(2000, dtype="int32") % 10
+    dropout = LabelDropout(10, rate=0.25, seed=3)
+    np.testing.assert_array_equal(to_numpy(dropout(labels)), labels)
+    dropped = to_numpy(dropout(labels, training=True))
+    changed = dropped != labels
+    assert np.all(dropped[changed] == 10) and 0.2 < changed.mean() < 0.3
+    np.testing.assert_array_equal(to_numpy(NullLabels(10)(labels[:3])), [10, 10, 10])
+    rng = np.random.default_rng(6)
+    conditional, unconditional = rng.normal(size=(2, 3, 4, 4, 1)).astype("float32")
+    np.testing.assert_allclose(to_numpy(Guidance(2.0)([conditional, unconditional])),
+                               3.0 * conditional - 2.0 * unconditional, atol=1e-6)
 
 
 def test_forward_process_is_the_closed_form():
@@ -172,6 +199,41 @@ def test_ddpm_learns_and_reloads(tmp_path):
         np.testing.assert_allclose(to_numpy(value), to_numpy(outputs[key]), atol=1e-6)
 
 
+def test_conditional_ddpm_learns_guides_and_reloads(tmp_path):
+    """A class-conditional DDPM takes ``{"image", "label"}``; its loss falls; its guided
+    step is Algorithm 2 on (1 + w) ε_θ(x_t, t, y) − w ε_θ(x_t, t, ∅); sampling covers the
+    classes in turn or draws the labels given; the .keras file reloads."""
+    model = get_model("ddpm", **TINY, num_classes=4, guidance=2.0)
+    x = {"image": _images(16), "label": np.arange(16, dtype="int32") % 4}
+    outputs = model(x, training=False)
+    before = float(to_numpy(model.compute_loss(x, y_pred=outputs)))
+    model.compile(optimizer=keras.optimizers.Adam(3e-3),
+                  run_eagerly=keras.backend.backend() != "jax")
+    for _ in range(20):
+        model.train_on_batch(x)
+    outputs = model(x, training=False)
+    assert float(to_numpy(model.compute_loss(x, y_pred=outputs))) < 0.8 * before
+
+    rng = np.random.default_rng(7)
+    x_t = rng.normal(size=(4, 8, 8, 1)).astype("float32")
+    z = rng.normal(size=x_t.shape).astype("float32")
+    t, labels = np.array([9, 5, 1, 0], "int32"), np.array([0, 1, 2, 3], "int32")
+    eps = (3.0 * to_numpy(model.denoiser([x_t, t, labels]))
+           - 2.0 * to_numpy(model.denoiser([x_t, t, np.full(4, 4, "int32")])))
+    expected = to_numpy(ReverseStep(10)([x_t, t, z, eps]))
+    np.testing.assert_allclose(to_numpy(model.denoising_step()([x_t, t, z, labels])), expected,
+                               atol=1e-5)
+
+    default = model.sample(8, seed=0)
+    np.testing.assert_array_equal(default, model.sample(8, seed=0, labels=np.arange(8) % 4))
+    assert not np.array_equal(default, model.sample(8, seed=0, labels=np.zeros(8)))
+    path = tmp_path / "conditional.keras"
+    model.save(path)
+    reloaded = keras.saving.load_model(path)
+    assert reloaded.get_config() == model.get_config() and reloaded.num_classes == 4
+    np.testing.assert_allclose(reloaded.sample(8, seed=0), default, atol=1e-5)
+
+
 def test_min_snr_weights_by_hand():
     """Hang et al.'s min(SNR_t, γ) / SNR_t: at Ho et al.'s T = 1000 the first step has
     ᾱ = 1 − β_1 = 1 − 1e-4, an SNR of 9,999 and so weighs 5 / 9,999; the last steps, with
@@ -233,7 +295,14 @@ def test_reference_params_and_arguments():
                           ({"embedding_dim": 7}, "embedding_dim must be even"),
                           ({"seed": -1}, "seed must be a non-negative integer; got seed=-1"),
                           ({"seed": True}, "seed must be a non-negative integer; got seed=True"),
-                          ({"temperature": 0}, "temperature must be a positive number")]:
+                          ({"temperature": 0}, "temperature must be a positive number"),
+                          ({"num_classes": 0}, "num_classes must be a positive integer"),
+                          ({"num_classes": 10, "guidance": -1}, "guidance must be a number >= 0"),
+                          ({"guidance": 1.0}, "guidance needs a conditional model"),
+                          ({"num_classes": 10, "label_dropout": 1.0},
+                           r"label_dropout must be in \[0, 1\)"),
+                          ({"num_classes": 10, "guidance": 1.0, "label_dropout": 0},
+                           "guidance needs label_dropout > 0")]:
         with pytest.raises(ModelArgumentError, match=match) as err:
             get_model("ddpm", **kwargs)
         assert "\n" not in str(err.value)
@@ -244,12 +313,16 @@ def test_reference_params_and_arguments():
 
 
 def test_export_the_denoising_step(tiny, tmp_path):
+    """The step, and a conditional model's guided step (its labels a fourth input), export
+    natively and agree with Keras."""
     from keras_dlbasic.export import VIA_KERAS_FILE, export_model
 
+    guided = get_model("ddpm", **TINY, num_classes=4, guidance=1.5)
     formats = [f for f in ("savedmodel", "onnx") if (keras.backend.backend(), f) not in VIA_KERAS_FILE]
     for fmt in formats:
-        report = export_model(tiny.exportable(), tmp_path / f"step_{fmt}", fmt)
-        assert report.route.startswith("native") and report.max_abs_diff <= 1e-4, (fmt, report)
+        for name, model in (("step", tiny), ("guided", guided)):
+            report = export_model(model.exportable(), tmp_path / f"{name}_{fmt}", fmt)
+            assert report.route.startswith("native") and report.max_abs_diff <= 1e-4, (fmt, report)
 
 
 def test_ddpm_run_through_the_generation_task(tmp_path, quick_scorer):

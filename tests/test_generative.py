@@ -234,9 +234,12 @@ def test_vae_run_scores_samples_resumes_and_samples_from_the_cli(tmp_path, quick
     images = np.load(tmp_path / "s.npz")["images"]
     assert images.shape == (5, 28, 28, 1) and images.dtype == np.float32
     assert 0.0 <= images.min() and images.max() <= 1.0
-    result = CliRunner().invoke(main, ["sample", str(tmp_path / "nowhere"), "--out", "x.png"])
-    assert result.exit_code != 0 and "nowhere" in result.output
-    assert len(result.output.strip().splitlines()) == 1
+    for args, message in ((["sample", str(tmp_path / "nowhere"), "--out", "x.png"], "nowhere"),
+                          (["sample", str(run), "--out", "x.png", "--label", "3"],
+                           "not class-conditional")):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code != 0 and message in result.output
+        assert len(result.output.strip().splitlines()) == 1
 
 
 def test_nade_learns_the_binarised_digits(tmp_path):
@@ -319,8 +322,8 @@ def test_gan_run_logs_both_losses_saves_a_grid_per_epoch_and_resumes(tmp_path, q
     from keras_dlbasic import training
     from keras_dlbasic.io import read_csv
 
-    config = training.resolve_config("dcgan", epochs=1, limit=128,
-                                     model_kwargs={"latent_dim": 8, "filters": 8})
+    config = training.resolve_config("dcgan", epochs=1, limit=128, model_kwargs={
+        "latent_dim": 8, "filters": 8, "num_classes": None})  # the recipe's is conditional
     run = tmp_path / "run"
     training.train(config, run, verbose=0)
     metrics = training.resume(run, epochs=2, verbose=0)
@@ -355,10 +358,79 @@ def test_gan_players_follow_dcgan():
     assert gan.exportable() is gan.generator
 
 
+def test_conditional_gan_players_by_hand(tmp_path):
+    """A conditional GAN: the generator takes [z, labels] (the one-hot label concatenated to
+    z), and the discriminator's logit is w·φ(x) + b + embed(y)·φ(x) (the projection
+    discriminator), by hand; the hand count holds; the losses fall on
+    ``{"image", "label"}``; samples cover the classes in turn; the .keras file reloads."""
+    from keras_dlbasic.models.gan_specs import dcgan_params
+
+    gan = get_model("gan", input_shape=(8, 8, 1), latent_dim=4, filters=4, num_classes=4)
+    assert gan.count_params() == dcgan_params(8, 8, 1, 4, 4, num_classes=4)
+    assert gan.count_params() - get_model("gan", **small_kwargs("gan")).count_params() == (
+        4 * 2 * 2 * 16 + 4 * 2 * 2 * 8)  # one-hot into the projection; a class embedding
+    rng = np.random.default_rng(2)
+    images = rng.random((3, 8, 8, 1), dtype=np.float32)
+    labels = np.array([0, 1, 3], "int32")
+    d = gan.discriminator
+    features = to_numpy(keras.Model(d.inputs[0], d.get_layer("flatten").output)(images))
+    kernel, bias = (to_numpy(w) for w in d.get_layer("logit").weights)
+    embedded = to_numpy(d.get_layer("class_embedding").embeddings)[labels]
+    expected = features @ kernel + bias + (embedded * features).sum(-1, keepdims=True)
+    np.testing.assert_allclose(to_numpy(d([images, labels])), expected, rtol=1e-4, atol=1e-5)
+
+    default = gan.sample(8, seed=1)
+    np.testing.assert_array_equal(default, gan.sample(8, seed=1, labels=np.arange(8) % 4))
+    assert not np.array_equal(default, gan.sample(8, seed=1, labels=np.zeros(8)))
+    x = {"image": rng.random((32, 8, 8, 1), dtype=np.float32),
+         "label": np.arange(32, dtype="int32") % 4}
+    gan.compile(optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5))
+    first = gan.train_on_batch(x, return_dict=True)
+    assert np.isfinite([first["d_loss"], first["g_loss"]]).all()
+    gan.save(tmp_path / "cgan.keras")
+    reloaded = keras.saving.load_model(tmp_path / "cgan.keras")
+    assert reloaded.num_classes == 4
+    np.testing.assert_allclose(reloaded.sample(8, seed=1), gan.sample(8, seed=1), atol=1e-5)
+
+
+def test_conditional_generation_through_the_task(tmp_path, quick_scorer):
+    """``dlbasic train gan --model-arg num_classes=10``: the task gives the players the
+    digits' labels and the run scores its samples; too few classes for the labels is
+    one line, before any run directory appears."""
+    from click.testing import CliRunner
+
+    from keras_dlbasic import training
+    from keras_dlbasic.cli.main import main
+    from keras_dlbasic.errors import DLBasicError
+
+    kwargs = {"latent_dim": 8, "filters": 8, "num_classes": 10}
+    run = tmp_path / "run"
+    metrics = training.train(training.resolve_config("gan", epochs=1, limit=128,
+                                                     model_kwargs=kwargs), run, verbose=0)
+    assert metrics["sample_class_count"] >= 1 and (run / "samples.png").is_file()
+    assert keras.saving.load_model(run / "best.keras").num_classes == 10
+    npz = tmp_path / "sevens.npz"
+    result = CliRunner().invoke(main, ["sample", str(run), "--n", "4", "--out",
+                                       str(tmp_path / "sevens.png"), "--npz", str(npz),
+                                       "--label", "7"])
+    assert result.exit_code == 0, result.output
+    sevens = keras.saving.load_model(run / "best.keras").sample(4, labels=np.full(4, 7))
+    np.testing.assert_allclose(np.load(npz)["images"], sevens, atol=1e-6)
+    result = CliRunner().invoke(main, ["sample", str(run), "--out", "x.png", "--label", "10"])
+    assert result.exit_code != 0 and len(result.output.strip().splitlines()) == 1
+    assert "--label must be a class id from 0 to 9; got 10" in result.output
+    with pytest.raises(DLBasicError, match="the train labels run from 0 to 9; num_classes=4 "
+                                           "is too few"):
+        training.train(training.resolve_config("gan", epochs=1, limit=128,
+                                               model_kwargs={**kwargs, "num_classes": 4}),
+                       tmp_path / "few", verbose=0)
+    assert not (tmp_path / "few").exists()
+
+
 def test_refine_layers_are_stride_one_layers_at_a_quarter_of_the_size():
     """TensorFlow's tutorial generator: each refining layer is a 5x5 transposed convolution
     from 4·filters to 4·filters channels at H/4 (no bias), with its batch norm; the
-    recipe's GAN has one, as its hand count says."""
+    recipe's (conditional) GAN has one, as its hand count says."""
     from keras_dlbasic.errors import ModelArgumentError
     from keras_dlbasic.models.gan_specs import dcgan_params
     from keras_dlbasic.registry import model_info
@@ -368,7 +440,8 @@ def test_refine_layers_are_stride_one_layers_at_a_quarter_of_the_size():
     assert refined.count_params() - base.count_params() == 2 * (5 * 5 * 16 * 16 + 4 * 16)
     assert refined.generator.get_layer("refine2").output.shape == (None, 2, 2, 16)
     recipe = get_model("gan", **model_info("gan").recipe.model_kwargs)
-    assert recipe.count_params() == dcgan_params(28, 28, 1, 100, 32, refine_layers=1) == 1_231_458
+    assert recipe.count_params() == dcgan_params(28, 28, 1, 100, 32, refine_layers=1,
+                                                 num_classes=10) == 1_325_538
     with pytest.raises(ModelArgumentError, match="refine_layers must be a non-negative integer; "
                                                  "got refine_layers=-1"):
         get_model("gan", refine_layers=-1)

@@ -1,5 +1,6 @@
 """Helpers shared by the image-model builders."""
 import keras
+import numpy as np
 
 from keras_dlbasic.errors import ModelArgumentError, check_positive_ints
 
@@ -15,6 +16,14 @@ class ArgumentConfig:
     @classmethod
     def from_config(cls, config, custom_objects=None):
         return cls(**config)
+
+
+def sample_labels(n, num_classes, labels=None):
+    """The labels of ``n`` samples of a class-conditional generator, int32 (n,): ``labels``,
+    or by default every class in turn (0, 1, …, 0, 1, …), as even as ``n`` allows."""
+    if labels is None:
+        return np.arange(n, dtype=np.int32) % num_classes
+    return np.asarray(labels, np.int32).reshape(n)
 
 
 def image_input_shape(input_shape, default_size, channels, min_size, model_name):

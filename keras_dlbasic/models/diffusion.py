@@ -10,6 +10,9 @@ References:
 * Hang et al., "Efficient Diffusion Training via Min-SNR Weighting Strategy", ICCV 2023,
   https://arxiv.org/abs/2303.09556 (for ε-prediction, each step's squared error weighted
   by min(SNR_t, γ) / SNR_t, SNR_t = ᾱ_t / (1 − ᾱ_t); γ = 5).
+* Ho & Salimans, "Classifier-Free Diffusion Guidance", 2022,
+  https://arxiv.org/abs/2207.12598 (a class-conditional ε_θ(x_t, t, y) trained with
+  labels dropped to "no label", and sampling along (1 + w) ε_θ(x_t, t, y) − w ε_θ(x_t, t, ∅)).
 
 Lecture point: a fixed forward process adds Gaussian noise in T small steps,
 q(x_t | x_{t−1}) = N(√(1 − β_t) x_{t−1}, β_t I), until x_T is (almost) N(0, I). It has a
@@ -20,7 +23,8 @@ backwards: from x_T ~ N(0, I), each step removes the predicted noise and adds a
 little fresh noise (ancestral sampling, Algorithm 2), T network calls per sample.
 
 The file holds the schedules (NumPy, keras-free), the layers (the time embedding,
-the draws of t and ε, one reverse step), the U-Net denoiser, ``DDPM`` (a functional
+the draws of t and ε, one reverse step, the labels and guidance of a class-conditional
+model), the U-Net denoiser, ``DDPM`` (a functional
 subclass with its loss in ``compute_loss``, one definition for every backend) and the
 builder ``ddpm``. Time steps are 0-based in code: ``t = 0`` is the paper's t = 1.
 """
@@ -36,7 +40,7 @@ from keras_dlbasic.errors import (
     check_positive_ints,
     check_positive_numbers,
 )
-from keras_dlbasic.models.common import ArgumentConfig
+from keras_dlbasic.models.common import ArgumentConfig, sample_labels
 
 SCHEDULES = ("linear", "cosine")
 VARIANCES = ("beta", "posterior")  # σ_t² of the reverse steps: β_t or β̃_t
@@ -265,6 +269,86 @@ class ReverseStep(layers.Layer):
                 "variance": self.variance, "temperature": self.temperature}
 
 
+@keras.saving.register_keras_serializable(package="keras_dlbasic")
+class LabelDropout(layers.Layer):
+    """Classifier-free guidance's training trick (Ho & Salimans): in training, each label
+    is replaced by the "no label" class ``num_classes`` with probability ``rate``, so one
+    network learns both ε_θ(x_t, t, y) and the unconditional ε_θ(x_t, t, ∅). At inference
+    the labels pass unchanged. Drawn with a ``SeedGenerator``.
+
+    Call: labels (B,) int in [0, num_classes) -> (B,) int32 in [0, num_classes].
+    """
+
+    def __init__(self, num_classes, rate=0.1, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes, self.rate, self.seed = num_classes, rate, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, labels, training=None):
+        labels = ops.cast(labels, "int32")
+        if not training or not self.rate:
+            return labels
+        drop = keras.random.uniform(ops.shape(labels), seed=self.seed_generator) < self.rate
+        return ops.where(drop, ops.full_like(labels, self.num_classes), labels)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def compute_output_spec(self, labels, training=None):
+        return keras.KerasTensor(labels.shape, dtype="int32")
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes, "rate": self.rate,
+                "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="keras_dlbasic")
+class NullLabels(layers.Layer):
+    """The "no label" class ``num_classes`` for every example: labels (B,) -> (B,) int32."""
+
+    def __init__(self, num_classes, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+
+    def call(self, labels):
+        return ops.full_like(ops.cast(labels, "int32"), self.num_classes)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def compute_output_spec(self, labels):
+        return keras.KerasTensor(labels.shape, dtype="int32")
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes}
+
+
+@keras.saving.register_keras_serializable(package="keras_dlbasic")
+class Guidance(layers.Layer):
+    """Classifier-free guidance (Ho & Salimans, eq. 6): ε̃ = (1 + w) ε_θ(x_t, t, y) − w ε_θ(x_t, t, ∅).
+
+    w = 0 samples the conditional model as trained; w > 0 pushes each sample away from
+    the unconditional prediction, towards images typical of its class (fidelity for
+    variety, as the temperature trades them).
+
+    Call: ``[conditional, unconditional]`` noise predictions -> the guided one.
+    """
+
+    def __init__(self, scale, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def call(self, inputs):
+        conditional, unconditional = inputs
+        return (1.0 + self.scale) * conditional - self.scale * unconditional
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0])
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
 # --- the U-Net denoiser ---------------------------------------------------------------------
 def residual_block(x, time, filters, groups, name):
     """Ho et al.'s block: GroupNorm, swish, 3x3 conv, + a projection of the time embedding,
@@ -283,8 +367,12 @@ def residual_block(x, time, filters, groups, name):
     return layers.Add(name=f"{name}_out")([x, h])
 
 
-def unet(input_shape, filters=(64, 128, 128), embedding_dim=256, groups=8, name="denoiser"):
-    """ε_θ(x_t, t): ``[x_t (B, H, W, C), t (B,) int32]`` -> predicted noise (B, H, W, C).
+def unet(input_shape, filters=(64, 128, 128), embedding_dim=256, groups=8, num_classes=None,
+         name="denoiser"):
+    """ε_θ(x_t, t): ``[x_t (B, H, W, C), t (B,) int32]`` -> predicted noise (B, H, W, C);
+    with ``num_classes``, ε_θ(x_t, t, y): a third input, labels (B,) int32 in
+    [0, num_classes] (``num_classes`` is "no label"), whose learned embedding is added to
+    the time embedding (as in Dhariwal & Nichol's class-conditional U-Net).
 
     One level per entry of ``filters``, at full resolution, then halved each time (28 -> 14
     -> 7 for three): a residual block per level on the way down (its output is the skip),
@@ -299,6 +387,12 @@ def unet(input_shape, filters=(64, 128, 128), embedding_dim=256, groups=8, name=
     time = SinusoidalTimeEmbedding(embedding_dim, name="time_embedding")(steps)
     time = layers.Dense(embedding_dim, activation="swish", name="time_dense1")(time)
     time = layers.Dense(embedding_dim, name="time_dense2")(time)
+    inputs = [images, steps]
+    if num_classes:
+        labels = keras.Input(shape=(), dtype="int32", name="label")
+        inputs.append(labels)
+        time = layers.Add(name="add_class")([time, layers.Embedding(
+            num_classes + 1, embedding_dim, name="class_embedding")(labels)])
     time = layers.Activation("swish", name="time_act")(time)  # shared by every block's projection
 
     x = layers.Conv2D(filters[0], 3, padding="same", name="stem")(images)
@@ -321,7 +415,7 @@ def unet(input_shape, filters=(64, 128, 128), embedding_dim=256, groups=8, name=
     # Zero-initialised as in Ho et al.: the untrained network predicts ε = 0.
     noise = layers.Conv2D(input_shape[-1], 3, padding="same", kernel_initializer="zeros",
                           dtype="float32", name="noise")(x)
-    return keras.Model([images, steps], noise, name=name)
+    return keras.Model(inputs, noise, name=name)
 
 
 # --- the model ------------------------------------------------------------------------------
@@ -343,6 +437,12 @@ class DDPM(ArgumentConfig, keras.Model):
             γ of Hang et al.'s min-SNR weighting (``min_snr_weights``).
         temperature: scale of the fresh noise σ_t z of each sampling step (``ReverseStep``);
             1 is Algorithm 2. Training does not depend on it.
+        num_classes: ``None`` for a model of p(x); a number of classes for a class-conditional
+            one, p(x | y), trained with classifier-free guidance's label dropout
+            (``LabelDropout``): its inputs are ``{"image", "label"}``.
+        guidance: w of classifier-free guidance (``Guidance``) when sampling a conditional
+            model; 0 samples p(x | y) as trained.
+        label_dropout: the share of training labels replaced by "no label".
 
     Calling it draws t and ε per example (fixed draws at inference) and gives
     ``{"noise": ε, "prediction": ε_θ(x_t, t), "t": t}``; ``compute_loss`` is the mean
@@ -356,33 +456,53 @@ class DDPM(ArgumentConfig, keras.Model):
 
     def __init__(self, input_shape=(28, 28, 1), timesteps=1000, schedule="linear",
                  variance="beta", filters=(64, 128, 128), embedding_dim=256, groups=8, seed=0,
-                 min_snr_gamma=None, temperature=1.0, name="ddpm", **kwargs):
+                 min_snr_gamma=None, temperature=1.0, num_classes=None, guidance=0.0,
+                 label_dropout=0.1, name="ddpm", **kwargs):
         input_shape, filters = _check(input_shape, timesteps, schedule, variance, filters,
                                       embedding_dim, groups, seed, min_snr_gamma, temperature,
-                                      name)
-        denoiser = unet(input_shape, filters, embedding_dim, groups)
+                                      num_classes, guidance, label_dropout, name)
+        denoiser = unet(input_shape, filters, embedding_dim, groups, num_classes)
         images = keras.Input(shape=input_shape, name="image")
+        inputs, condition = images, []
+        if num_classes:
+            labels = keras.Input(shape=(), dtype="int32", name="label")
+            inputs = {"image": images, "label": labels}
+            condition = [LabelDropout(num_classes, label_dropout, seed=seed + 2,
+                                      name="label_dropout")(labels)]
         x0 = layers.Rescaling(2.0, offset=-1.0, name="signed")(images)  # [0, 1] -> [−1, 1]
         t = RandomTimesteps(timesteps, seed=seed, name="t")(images)
         x_t, noise = ForwardDiffusion(timesteps, schedule, seed=seed + 1, name="x_t")([x0, t])
-        super().__init__(images, {"noise": noise, "prediction": denoiser([x_t, t]), "t": t},
-                         name=name, **kwargs)
+        super().__init__(inputs, {"noise": noise, "prediction": denoiser([x_t, t, *condition]),
+                                  "t": t}, name=name, **kwargs)
         self.denoiser, self.timesteps, self.schedule = denoiser, timesteps, schedule
+        self.image_shape, self.num_classes = input_shape, num_classes
         self.loss_weights = (None if min_snr_gamma is None
                              else min_snr_weights(timesteps, schedule, min_snr_gamma))
         self._config = {"input_shape": input_shape, "timesteps": timesteps, "schedule": schedule,
                         "variance": variance, "filters": list(filters),
                         "embedding_dim": embedding_dim, "groups": groups, "seed": seed,
-                        "min_snr_gamma": min_snr_gamma, "temperature": temperature, "name": name}
+                        "min_snr_gamma": min_snr_gamma, "temperature": temperature,
+                        "num_classes": num_classes, "guidance": guidance,
+                        "label_dropout": label_dropout, "name": name}
         # Built once, beside the denoiser it shares its weights with, so that its
         # predict function compiles once (JAX) and every copy of the model has it.
         x_t = keras.Input(shape=input_shape, name="x_t")
         t = keras.Input(shape=(), dtype="int32", name="t")
         z = keras.Input(shape=input_shape, name="z")
+        step_inputs = [x_t, t, z]
+        if num_classes:
+            label = keras.Input(shape=(), dtype="int32", name="label")
+            step_inputs.append(label)
+            predicted = denoiser([x_t, t, label])
+            if guidance:
+                unconditional = denoiser([x_t, t, NullLabels(num_classes, name="no_label")(label)])
+                predicted = Guidance(guidance, name="guided")([predicted, unconditional])
+        else:
+            predicted = denoiser([x_t, t])
         # float32 out whatever the policy: the chain of T steps keeps its state in float32.
         previous = ReverseStep(timesteps, schedule, variance, temperature, dtype="float32",
-                               name="x_previous")([x_t, t, z, denoiser([x_t, t])])
-        self.step_model = keras.Model([x_t, t, z], previous, name=f"{name}_step")
+                               name="x_previous")([x_t, t, z, predicted])
+        self.step_model = keras.Model(step_inputs, previous, name=f"{name}_step")
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """L_simple: mean over pixels and batch of (ε − ε_θ(x_t, t))², each example's
@@ -394,31 +514,35 @@ class DDPM(ArgumentConfig, keras.Model):
         return ops.mean(error)
 
     def denoising_step(self):
-        """The model ``[x_t, t (B,) int32, z] -> x_{t−1}`` of Algorithm 2, images in [−1, 1]."""
+        """The model ``[x_t, t (B,) int32, z] -> x_{t−1}`` of Algorithm 2, images in [−1, 1];
+        a conditional model's takes a fourth input, labels (B,) int32 (guided by ``guidance``)."""
         return self.step_model
 
     def exportable(self):
         """What is exported: the denoiser as one denoising step (``denoising_step``)."""
         return self.step_model
 
-    def sample(self, n, seed=0, return_trajectory=False, frames=8):
+    def sample(self, n, seed=0, return_trajectory=False, frames=8, labels=None):
         """Ancestral sampling (Algorithm 2) from x_T ~ N(0, I): T calls of the step model,
         500 images at a time; x_T and every z from ``np.random.default_rng(seed)``.
+        A conditional model draws images of ``labels`` (n,), by default every class in
+        turn (0, 1, …, 0, 1, …): as many of each as ``n`` allows, p(y) uniform.
 
         Returns (n, H, W, C) float32 in [0, 1] (x_0 mapped back and clipped). With
         ``return_trajectory``, also ``(steps, images)``: ``frames`` evenly spaced s from T
         down to 0 (int (frames,)) and x_s in [0, 1], (frames, n, H, W, C): noise -> digit.
         """
         rng = np.random.default_rng(seed)
-        x = rng.standard_normal((n, *self.input_shape[1:]), dtype=np.float32)  # x_T
+        x = rng.standard_normal((n, *self.image_shape), dtype=np.float32)  # x_T
         recorded = set(np.linspace(self.timesteps, 0, frames).round().astype(int).tolist())
         trajectory = {self.timesteps: x} if self.timesteps in recorded else {}
+        condition = [sample_labels(n, self.num_classes, labels)] if self.num_classes else []
         for t in reversed(range(self.timesteps)):  # x_{t+1} -> x_t (the paper's x_t -> x_{t−1})
             z = rng.standard_normal(x.shape, dtype=np.float32)
             steps = np.full((n,), t, np.int32)
             x = np.concatenate([np.asarray(self.step_model.predict_on_batch(
-                [x[i:i + SAMPLE_BATCH], steps[i:i + SAMPLE_BATCH], z[i:i + SAMPLE_BATCH]]),
-                np.float32) for i in range(0, n, SAMPLE_BATCH)])
+                [v[i:i + SAMPLE_BATCH] for v in (x, steps, z, *condition)]), np.float32)
+                for i in range(0, n, SAMPLE_BATCH)])
             if t in recorded:
                 trajectory[t] = x
         images = _to_unit(x)
@@ -434,10 +558,23 @@ def _to_unit(x):
 
 
 def _check(input_shape, timesteps, schedule, variance, filters, embedding_dim, groups, seed,
-           min_snr_gamma, temperature, name):
+           min_snr_gamma, temperature, num_classes, guidance, label_dropout, name):
     check_positive_ints(name, timesteps=timesteps, filters=filters, embedding_dim=embedding_dim,
                         groups=groups)
     check_non_negative_ints(name, seed=seed)
+    if num_classes is not None:
+        check_positive_ints(name, num_classes=num_classes)
+    if isinstance(guidance, bool) or not isinstance(guidance, (int, float)) or guidance < 0:
+        raise ModelArgumentError(f"{name}: guidance must be a number >= 0; got guidance={guidance!r}")
+    if (isinstance(label_dropout, bool) or not isinstance(label_dropout, (int, float))
+            or not 0 <= label_dropout < 1):
+        raise ModelArgumentError(
+            f"{name}: label_dropout must be in [0, 1); got label_dropout={label_dropout!r}")
+    if guidance and not num_classes:
+        raise ModelArgumentError(f"{name}: guidance needs a conditional model (num_classes)")
+    if guidance and not label_dropout:
+        raise ModelArgumentError(
+            f"{name}: guidance needs label_dropout > 0 (the unconditional model it subtracts)")
     if schedule not in SCHEDULES:
         raise ModelArgumentError(
             f"{name}: schedule must be one of {', '.join(SCHEDULES)}; got {schedule!r}")
@@ -467,7 +604,8 @@ def _check(input_shape, timesteps, schedule, variance, filters, embedding_dim, g
 
 def ddpm(input_shape=(28, 28, 1), timesteps=1000, schedule="linear", variance="beta",
          filters=(64, 128, 128), embedding_dim=256, groups=8, seed=0, min_snr_gamma=None,
-         temperature=1.0, name="ddpm"):
-    """A DDPM with a small U-Net denoiser (see ``DDPM``)."""
+         temperature=1.0, num_classes=None, guidance=0.0, label_dropout=0.1, name="ddpm"):
+    """A DDPM with a small U-Net denoiser (see ``DDPM``); with ``num_classes``, a
+    class-conditional one sampled with classifier-free guidance ``guidance``."""
     return DDPM(input_shape, timesteps, schedule, variance, filters, embedding_dim, groups, seed,
-                min_snr_gamma, temperature, name)
+                min_snr_gamma, temperature, num_classes, guidance, label_dropout, name)

@@ -3,7 +3,8 @@
 The trainer (``keras_dlbasic.training``) knows runs, checkpoints and resume;
 a task knows its problem. In the order a run uses them:
 
-1. ``prepare(data, spec)``: the dataset shaped for the model (images resized
+1. ``configure(model_kwargs)``: what the builder arguments tell the task, then
+   ``prepare(data, spec)``: the dataset shaped for the model (images resized
    to the model's smallest input, digits read row by row by sequence models).
 2. ``builder_kwargs(data)``: what the data fixes about the model (input
    shape, classes, vocabulary).
@@ -57,6 +58,10 @@ class Task:
         if keras.config.image_data_format() == "channels_first":
             data = data.map_inputs(lambda x: np.transpose(x, (0, 3, 1, 2)))
         return data
+
+    def configure(self, model_kwargs):
+        """What the run's builder arguments (recipe and ``--model-arg``) tell the task
+        before the model exists; nothing by default."""
 
     def builder_kwargs(self, data):
         """Builder arguments the data decides."""

@@ -1,6 +1,9 @@
 """Density estimation and generation: learning p(x) of images (chapter 6).
 
-The images are the data; labels, where a set has them, are never trained on.
+The images are the data; labels, where a set has them, are trained on only by a
+class-conditional model (``num_classes`` among its builder arguments, p(x | y)):
+``fit`` gives it ``{"image": x, "label": y}``, and its samples cover the classes
+evenly.
 Each model defines its own loss in ``compute_loss`` (a negative log-likelihood,
 a negative ELBO, a reconstruction error), so the task compiles it with its
 optimizer only and ``fit`` gets the images with no targets.
@@ -35,6 +38,8 @@ import pathlib
 import keras
 import numpy as np
 
+from keras_dlbasic.data.streams import Stream
+from keras_dlbasic.errors import DLBasicError
 from keras_dlbasic.tasks.base import Task
 
 SAMPLE_GRID = 64
@@ -87,7 +92,7 @@ class DigitScorer:
             path.parent.mkdir(parents=True, exist_ok=True)
             save_model(model, path)
         model = load_model(path, compile=False)
-        self.model = keras.Model(model.inputs, [model.outputs[0], model.get_layer("fc1").output])
+        self.model = keras.Model(model.input, [model.outputs[0], model.get_layer("fc1").output])
 
     def outputs(self, images, batch_size=500):
         """Class probabilities (N, 10) and fc1 features (N, 128) of images (N, 28, 28, 1)."""
@@ -111,6 +116,10 @@ class ImageGeneration(Task):
 
     monitor = ("val_loss", "min")
     binary = False
+    num_classes = None  # set for a class-conditional model (``configure``)
+
+    def configure(self, model_kwargs):
+        self.num_classes = model_kwargs.get("num_classes")
 
     def prepare(self, data, spec):
         data = super().prepare(data, spec)
@@ -118,6 +127,21 @@ class ImageGeneration(Task):
 
     def targets(self, y):
         return None  # the model's loss reads the images
+
+    def fit_inputs(self, data, split, batch_size):
+        """The images alone, or ``{"image", "label"}`` for a class-conditional model."""
+        inputs = super().fit_inputs(data, split, batch_size)
+        if not self.num_classes:
+            return inputs
+        labels = getattr(data, f"y_{split}")
+        if isinstance(getattr(data, f"x_{split}"), Stream) or labels is None or np.ndim(labels) != 1:
+            raise DLBasicError("a class-conditional model (num_classes) needs a dataset of "
+                               "images and their class ids held in memory")
+        labels = np.asarray(labels).astype("int32")
+        if labels.min() < 0 or labels.max() >= self.num_classes:
+            raise DLBasicError(f"the {split} labels run from {labels.min()} to {labels.max()}; "
+                               f"num_classes={self.num_classes} is too few")
+        return {**inputs, "x": {"image": inputs["x"], "label": labels}}
 
     def validation_score(self, row):
         """Lowest validation loss; a model whose losses do not rank its epochs (a GAN's
