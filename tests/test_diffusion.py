@@ -173,6 +173,18 @@ def test_reverse_step_is_algorithm_2(tiny):
 
 
 # --- the model ------------------------------------------------------------------------------
+def _train_a_little(model, x, before):
+    """20 Adam steps on the batch ``x``; L_simple at the fixed inference draws falls below
+    0.8 ``before``. Returns the model's outputs on ``x`` after them."""
+    model.compile(optimizer=keras.optimizers.Adam(3e-3),
+                  run_eagerly=keras.backend.backend() != "jax")
+    for _ in range(20):
+        model.train_on_batch(x)
+    outputs = model(x, training=False)
+    assert float(to_numpy(model.compute_loss(x, y_pred=outputs))) < 0.8 * before
+    return outputs
+
+
 def test_ddpm_learns_and_reloads(tmp_path):
     """L_simple (at the fixed inference draws) falls over 20 Adam steps on one batch; the
     reloaded .keras file gives the same outputs."""
@@ -182,12 +194,7 @@ def test_ddpm_learns_and_reloads(tmp_path):
     assert set(outputs) == {"noise", "prediction", "t"}
     before = float(to_numpy(model.compute_loss(x, y_pred=outputs)))
     assert before == pytest.approx(float(np.mean(to_numpy(outputs["noise"]) ** 2)))  # ε_θ = 0
-    model.compile(optimizer=keras.optimizers.Adam(3e-3),
-                  run_eagerly=keras.backend.backend() != "jax")
-    for _ in range(20):
-        model.train_on_batch(x)
-    outputs = model(x, training=False)
-    assert float(to_numpy(model.compute_loss(x, y_pred=outputs))) < 0.8 * before
+    outputs = _train_a_little(model, x, before)
 
     path = tmp_path / "ddpm.keras"
     model.save(path)
@@ -205,14 +212,8 @@ def test_conditional_ddpm_learns_guides_and_reloads(tmp_path):
     classes in turn or draws the labels given; the .keras file reloads."""
     model = get_model("ddpm", **TINY, num_classes=4, guidance=2.0)
     x = {"image": _images(16), "label": np.arange(16, dtype="int32") % 4}
-    outputs = model(x, training=False)
-    before = float(to_numpy(model.compute_loss(x, y_pred=outputs)))
-    model.compile(optimizer=keras.optimizers.Adam(3e-3),
-                  run_eagerly=keras.backend.backend() != "jax")
-    for _ in range(20):
-        model.train_on_batch(x)
-    outputs = model(x, training=False)
-    assert float(to_numpy(model.compute_loss(x, y_pred=outputs))) < 0.8 * before
+    _train_a_little(model, x, float(to_numpy(model.compute_loss(
+        x, y_pred=model(x, training=False)))))
 
     rng = np.random.default_rng(7)
     x_t = rng.normal(size=(4, 8, 8, 1)).astype("float32")
