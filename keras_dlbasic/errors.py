@@ -52,6 +52,17 @@ def check_positive_numbers(owner, **values):
             raise ModelArgumentError(f"{prefix}{arg} must be a positive number; got {arg}={value!r}")
 
 
+def check_non_negative_numbers(owner, **values):
+    """Raise ``ModelArgumentError`` unless each value is a finite int or float of 0 or more
+    (``bool`` is not a number here): ``"ddpm: guidance must be a non-negative number;
+    got guidance=-1"``."""
+    for arg, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                value >= 0 and math.isfinite(value)):
+            raise ModelArgumentError(
+                f"{owner}: {arg} must be a non-negative number; got {arg}={value!r}")
+
+
 class MissingDependencyError(DLBasicError, ImportError):
     """An optional package is not installed; the message names the extra."""
 

@@ -37,6 +37,7 @@ from keras import layers, ops
 from keras_dlbasic.errors import (
     ModelArgumentError,
     check_non_negative_ints,
+    check_non_negative_numbers,
     check_positive_ints,
     check_positive_numbers,
 )
@@ -564,8 +565,7 @@ def _check(input_shape, timesteps, schedule, variance, filters, embedding_dim, g
     check_non_negative_ints(name, seed=seed)
     if num_classes is not None:
         check_positive_ints(name, num_classes=num_classes)
-    if isinstance(guidance, bool) or not isinstance(guidance, (int, float)) or guidance < 0:
-        raise ModelArgumentError(f"{name}: guidance must be a number >= 0; got guidance={guidance!r}")
+    check_non_negative_numbers(name, guidance=guidance)
     if (isinstance(label_dropout, bool) or not isinstance(label_dropout, (int, float))
             or not 0 <= label_dropout < 1):
         raise ModelArgumentError(
